@@ -149,7 +149,9 @@ class PipelineConfig(_Strict):
         kafka = {k: v for k, v in overrides.items() if k in {"bootstrap_servers", "group_id"} and v}
         new = self.model_copy(update={"kafka": self.kafka.model_copy(update=kafka)})
         if overrides.get("delta_root"):
-            new = new.model_copy(update={"delta": new.delta.model_copy(update={"root": str(overrides["delta_root"])})})
+            new = new.model_copy(
+                update={"delta": new.delta.model_copy(update={"root": str(overrides["delta_root"])})}
+            )
         return new
 
 

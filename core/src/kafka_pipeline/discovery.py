@@ -240,7 +240,11 @@ def discover_plugins(
         dist_name, version, dist = _dist_of(ep)
         req = _core_requirement(dist)
         rec = PluginRecord(
-            ep.name, ep.value, dist_name, version, LoadStatus.LOADED,
+            ep.name,
+            ep.value,
+            dist_name,
+            version,
+            LoadStatus.LOADED,
             requires_core=str(req.specifier) if req is not None and req.specifier else None,
         )
         records.append(rec)

@@ -79,7 +79,9 @@ class Installation:
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
         if strict and (problems := self.problems()):
-            raise PluginLoadError("\n  ".join(["plugins failed to load (strict mode):", *problems]), plugin="*")
+            raise PluginLoadError(
+                "\n  ".join(["plugins failed to load (strict mode):", *problems]), plugin="*"
+            )
         registry: PluginRegistry[Any] = PluginRegistry(domain)
         for rec in self.plugin_records:
             if not rec.usable or domain not in rec.domains or rec.plugin_class is None:
@@ -110,7 +112,11 @@ def discover(config: PipelineConfig | None = None) -> Installation:
     for rec in plugin_records:
         if rec.status in {LoadStatus.FAILED, LoadStatus.INCOMPATIBLE}:
             log.warning(
-                "skipping plugin %s from %s %s: %s", rec.name, rec.distribution, rec.version, rec.error,
+                "skipping plugin %s from %s %s: %s",
+                rec.name,
+                rec.distribution,
+                rec.version,
+                rec.error,
                 extra={"plugin": rec.name},
             )
     installation = Installation(config, domain_records, plugin_records)

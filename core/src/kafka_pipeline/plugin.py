@@ -88,8 +88,9 @@ class RoutingPlugin(Generic[T]):
         known = set(model.model_fields) | {
             f.alias for f in model.model_fields.values() if f.alias is not None
         }
+        listed = ", ".join(sorted(known)) or "none"
         problems = [
-            f"{prefix}.{key}: unknown key for plugin {cls.name!r} (known: {', '.join(sorted(known)) or 'none'})"
+            f"{prefix}.{key}: unknown key for plugin {cls.name!r} (known: {listed})"
             for key in data
             if key not in known
         ]

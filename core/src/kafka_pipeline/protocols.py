@@ -23,12 +23,32 @@ class Routable(Protocol):
 
 
 _PROTOCOL_NOISE = frozenset(
-    {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__",
-     "__init__", "__abstractmethods__", "__parameters__", "__orig_bases__", "__protocol_attrs__",
-     "__non_callable_proto_members__", "__subclasshook__", "__class_getitem__", "__slots__",
-     "__type_params__", "__static_attributes__", "__firstlineno__", "__annotate_func__",
-     "__annotations_cache__", "_is_protocol", "_is_runtime_protocol", "__callable_proto_members_only__",
-     "__annotate__"}
+    {
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "__dict__",
+        "__weakref__",
+        "__annotations__",
+        "__init__",
+        "__abstractmethods__",
+        "__parameters__",
+        "__orig_bases__",
+        "__protocol_attrs__",
+        "__non_callable_proto_members__",
+        "__subclasshook__",
+        "__class_getitem__",
+        "__slots__",
+        "__type_params__",
+        "__static_attributes__",
+        "__firstlineno__",
+        "__annotate_func__",
+        "__annotations_cache__",
+        "_is_protocol",
+        "_is_runtime_protocol",
+        "__callable_proto_members_only__",
+        "__annotate__",
+    }
 )
 
 

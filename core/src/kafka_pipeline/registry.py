@@ -13,7 +13,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import pluggy
 
@@ -42,7 +42,7 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
 
     Raises :class:`PluginLoadError` with the plugin, the hook and the rule broken.
     """
-    label = entry_point or getattr(cls, "__name__", repr(cls))
+    label = entry_point or str(getattr(cls, "__name__", repr(cls)))
     if not (isinstance(cls, type) and issubclass(cls, RoutingPlugin)):
         raise PluginLoadError(
             f"{cls!r} is not a RoutingPlugin subclass; an entry point in group "
@@ -53,6 +53,7 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
         raise PluginLoadError(f"{cls.__qualname__} sets no class attribute 'name'", plugin=label)
+    name = str(name)
     for hook in _REQUIRED_HOOKS:
         if not _overrides(cls, hook):
             own = [m for m in vars(cls) if not m.startswith("_")]
@@ -196,10 +197,10 @@ class PluginRegistry(Generic[T]):
         entries = [
             RegisteredPlugin(
                 name=name,
-                plugin=self._pm.get_plugin(name),
+                plugin=cast("RoutingPlugin[T]", self._pm.get_plugin(name)),
                 priority=self._priorities[name],
-                should_route=should[name],
-                route=route[name],
+                should_route=cast("Callable[[T], bool]", should[name]),
+                route=cast("Callable[[T], Awaitable[None]]", route[name]),
             )
             for name in should
             if name in route and name in self._priorities
@@ -207,7 +208,9 @@ class PluginRegistry(Generic[T]):
         entries.sort(key=lambda p: (-p.priority, p.name))
         self._ordered = tuple(entries)
 
-    async def _lifecycle(self, hook: str, plugins: tuple[RegisteredPlugin[T], ...]) -> dict[str, BaseException]:
+    async def _lifecycle(
+        self, hook: str, plugins: tuple[RegisteredPlugin[T], ...]
+    ) -> dict[str, BaseException]:
         impls = {i.plugin_name: i.function for i in getattr(self._pm.hook, hook).get_hookimpls()}
         errors: dict[str, BaseException] = {}
         for p in plugins:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -39,6 +40,8 @@ class Domain(Generic[MessageT]):
     status: Callable[[MessageT], str] = _attr_status
     dlq_topic: str | None = None
     description: str = ""
+    #: Makes one realistic raw message (a JSON-able dict) for ``demo`` and benchmarks.
+    sample: Callable[[random.Random], dict[str, Any]] | None = None
 
     @property
     def default_dlq_topic(self) -> str:

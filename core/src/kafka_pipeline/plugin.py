@@ -60,10 +60,13 @@ class RoutingPlugin(Generic[T]):
     default_priority: ClassVar[int] = 0
 
     config: Any
+    #: The domain this instance serves, set when a registry takes it in.
+    domain_name: str | None
     _sender: RouteSender | None
 
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None) -> None:
         self.config = self.validate_config(config)
+        self.domain_name = self.domain
         self._sender = None
 
     # -- configuration -----------------------------------------------------

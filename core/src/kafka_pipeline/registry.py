@@ -171,6 +171,7 @@ class PluginRegistry(Generic[T]):
             raise PluginLoadError(str(exc).splitlines()[0], plugin=plugin.name) from exc
         if registered is None:
             return False
+        plugin.domain_name = self.domain
         self._priorities[plugin.name] = plugin.default_priority if priority is None else priority
         self._rebuild()
         return True

@@ -141,6 +141,14 @@ class PipelineConfig(_Strict):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
+    def secrets(self) -> list[str]:
+        """Every secret value this configuration holds, for log redaction."""
+        values = [v.get_secret_value() for v in self.delta.storage_options.values()]
+        if self.kafka.sasl_password is not None:
+            values.append(self.kafka.sasl_password.get_secret_value())
+        values += self.delta.resolved_storage_options().values()
+        return [v for v in values if v]
+
     def plugin(self, name: str) -> PluginSettings:
         return self.plugins.get(name) or PluginSettings()
 

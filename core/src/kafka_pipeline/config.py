@@ -30,6 +30,7 @@ __all__ = [
     "WorkerSettings",
     "load_config",
     "parse_config",
+    "read_config_file",
 ]
 
 ENV_SASL_PASSWORD = "KAFKA_PIPELINE_SASL_PASSWORD"
@@ -171,17 +172,26 @@ def parse_config(data: Mapping[str, Any] | None, source: str | None = None) -> P
         raise ConfigError(format_validation_error(exc), source=source) from None
 
 
-def load_config(path: str | Path | None) -> PipelineConfig:
-    """Read and validate a YAML file; ``None`` gives the defaults."""
-    if path is None:
-        return parse_config({})
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``, not yet validated; raises :class:`ConfigError`."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([f"<file>: cannot read {path}: {exc.strerror}"], source=str(path)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"<file>: not valid YAML: {exc}"], source=str(path)) from None
+        # str(exc) quotes the offending line, which may hold a password: give its position only.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError([f"<file>: not valid YAML{where}: {problem}"], source=str(path)) from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(["<root>: expected a mapping at the top level"], source=str(path))
-    return parse_config(data, source=str(path))
+    return data or {}
+
+
+def load_config(path: str | Path | None) -> PipelineConfig:
+    """Read and validate a YAML file; ``None`` gives the defaults."""
+    if path is None:
+        return parse_config({})
+    return parse_config(read_config_file(path), source=str(path))

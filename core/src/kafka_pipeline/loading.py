@@ -98,9 +98,15 @@ class Installation:
         return registry
 
 
-def discover(config: PipelineConfig | None = None) -> Installation:
-    """Discover domains and plugins under ``config`` (defaults if None)."""
+def discover(config: PipelineConfig | None = None, *, strict: bool | None = None) -> Installation:
+    """Discover domains and plugins under ``config`` (defaults if None).
+
+    In strict mode (``strict``, else the config's or the environment's) a
+    plugin that failed to load is an error; ``strict=False`` always returns
+    the installation so that diagnostics can list every problem.
+    """
     config = config or PipelineConfig()
+    strict = strict_mode(config) if strict is None else strict
     domain_records = discover_domains()
     domains = {r.name: r.domain for r in domain_records if r.domain is not None}
     plugin_records = discover_plugins(
@@ -120,6 +126,6 @@ def discover(config: PipelineConfig | None = None) -> Installation:
                 extra={"plugin": rec.name},
             )
     installation = Installation(config, domain_records, plugin_records)
-    if strict_mode(config) and (problems := installation.problems()):
+    if strict and (problems := installation.problems()):
         raise PluginLoadError("\n  ".join(["plugins failed to load (strict mode):", *problems]), plugin="*")
     return installation

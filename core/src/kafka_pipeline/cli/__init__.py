@@ -1,0 +1,55 @@
+"""The ``kafka-pipeline`` command.
+
+Each command lives in its own module and is registered below with one import
+and one ``main.add_command(...)`` line. Command modules must keep heavy
+imports (aiokafka, deltalake, pyarrow) inside the command function: this
+package is imported for every command, and ``kafka-pipeline plugins`` must
+stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from kafka_pipeline.cli.check import check
+from kafka_pipeline.cli.common import KafkaPipelineGroup
+from kafka_pipeline.cli.plugins import plugins
+from kafka_pipeline.cli.route import route
+
+__all__ = ["main"]
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@click.group(cls=KafkaPipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kafka-pipeline-core", prog_name="kafka-pipeline")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="warning",
+    show_default=True,
+    envvar="KAFKA_PIPELINE_LOG_LEVEL",
+    help="Log messages at this level and above go to stderr.",
+)
+def main(log_level: str) -> None:
+    """Route Kafka result messages to further topics by pluggable rules.
+
+    Routing plugins are found through the 'kafka_pipeline.routing' entry
+    points of installed packages; domains (message families) through
+    'kafka_pipeline.domains'. Start with 'kafka-pipeline plugins' to see what
+    is installed, 'kafka-pipeline check --config F' before deploying, and
+    'kafka-pipeline route' to try the rules on sample messages.
+    """
+    logging.basicConfig(
+        level=log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+main.add_command(plugins)
+main.add_command(check)
+main.add_command(route)

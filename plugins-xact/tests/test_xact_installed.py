@@ -1,0 +1,49 @@
+"""The installed distribution: what the worker finds through entry points."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+from xact_support import download_result
+
+from kafka_pipeline import LoadStatus, discover
+from kafka_pipeline.testing import RoutingHarness
+from kafka_pipeline_xact import DownloadResultMessage
+
+DISTRIBUTION = "kafka-pipeline-xact"
+PLUGINS = ["esx-processor", "failure-alerter", "status-subtype-router"]
+
+
+@pytest.fixture(autouse=True)
+def _every_plugin_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_PIPELINE_LOAD_PLUGINS", raising=False)
+
+
+def test_discovery_finds_the_xact_domain_with_its_distribution() -> None:
+    [record] = [r for r in discover().domain_records if r.name == "xact"]
+
+    assert (record.status, record.distribution, record.version) == (
+        LoadStatus.LOADED,
+        DISTRIBUTION,
+        version(DISTRIBUTION),
+    )
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+def test_discovery_loads_each_plugin_for_the_xact_domain(name: str) -> None:
+    [record] = [r for r in discover().plugin_records if r.name == name]
+
+    assert (record.status, record.distribution, record.version, record.domains) == (
+        LoadStatus.LOADED,
+        DISTRIBUTION,
+        version(DISTRIBUTION),
+        ("xact",),
+    )
+
+
+async def test_the_installed_plugins_route_a_result_by_domain_name() -> None:
+    async with RoutingHarness[DownloadResultMessage]("xact", config={"load": PLUGINS}) as harness:
+        sent = await harness.route(download_result(file_type="esx", status_subtype="estimateCreated"))
+
+    assert sorted(r.topic for r in sent) == ["xact.estimates.received", "xact.esx.processing"]

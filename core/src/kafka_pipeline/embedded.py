@@ -69,10 +69,11 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
+        binary = tansu_binary()  # first: a missing binary must not leak the log file
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             [
-                tansu_binary(),
+                binary,
                 "broker",
                 "--listener-url",
                 url,
@@ -89,9 +90,9 @@ class EmbeddedBroker:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise BrokerUnavailableError(
-                    f"Tansu exited at start-up with code {self._proc.returncode}: {self.output()[-2000:]}"
-                )
+                code, output = self._proc.returncode, self.output()[-2000:]
+                self.stop()
+                raise BrokerUnavailableError(f"Tansu exited at start-up with code {code}: {output}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
                 return self
             time.sleep(0.05)

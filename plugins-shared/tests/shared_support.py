@@ -1,0 +1,63 @@
+"""Small stand-in domains for the cross-domain plugin specifications.
+
+They are deliberately not XACT or ClaimX: this package must work for any
+``Routable`` domain, and it depends on core only. One model has the fields
+directly, one derives them, one is not ``Routable`` at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, computed_field
+
+from kafka_pipeline import Domain, RoutingPlugin
+from kafka_pipeline.testing import RoutingHarness, SentRecord
+
+__all__ = ["HEARTBEATS", "INVOICES", "PARCELS", "Heartbeat", "Invoice", "Parcel", "route"]
+
+
+class Parcel(BaseModel):
+    trace_id: str
+    status: Literal["completed", "failed", "failed_permanent"]
+    carrier: str = "dhl"
+
+
+class Invoice(BaseModel):
+    invoice_id: str
+    paid: bool
+    will_retry: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def trace_id(self) -> str:
+        return self.invoice_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> str:
+        if self.paid:
+            return "completed"
+        return "failed" if self.will_retry else "failed_permanent"
+
+
+class Heartbeat(BaseModel):
+    host: str
+
+
+PARCELS: Domain[Parcel] = Domain(name="parcels", model=Parcel, source_topic="parcels.results")
+INVOICES: Domain[Invoice] = Domain(name="invoices", model=Invoice, source_topic="invoices.results")
+HEARTBEATS: Domain[Heartbeat] = Domain(name="heartbeats", model=Heartbeat, source_topic="heartbeats")
+
+
+async def route(
+    domain: Domain[Any],
+    plugin: type[RoutingPlugin[Any]],
+    message: str,
+    config: Mapping[str, Any] | None = None,
+) -> list[SentRecord]:
+    """What ``plugin`` (given ``config``, else its defaults) sends for ``message`` of ``domain``."""
+    settings = {"plugins": {plugin.name: {"config": dict(config)}}} if config is not None else None
+    async with RoutingHarness(domain, [plugin], config=settings) as harness:
+        return await harness.route(message)

@@ -16,6 +16,7 @@ import click
 
 from kafka_pipeline.cli.check import check
 from kafka_pipeline.cli.common import KafkaPipelineGroup
+from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
 from kafka_pipeline.cli.route import route
 
@@ -53,3 +54,4 @@ def main(log_level: str) -> None:
 main.add_command(plugins)
 main.add_command(check)
 main.add_command(route)
+main.add_command(new_plugin)

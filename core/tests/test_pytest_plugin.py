@@ -38,6 +38,12 @@ class ColourRouter(RoutingPlugin[BaseModel]):
 """
 
 
+@pytest.fixture(autouse=True)
+def _inner_settings(pytester: pytest.Pytester) -> None:
+    """The inner runs get the settings a plugin package has: asyncio tests, no loop-scope warning."""
+    pytester.makeini(ASYNC_INI)
+
+
 @pytest.fixture
 def widgets_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The widgets domain and a ``colour-router`` plugin, installed for this process."""
@@ -61,7 +67,6 @@ def no_external_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_routing_harness_routes_a_message_through_the_given_plugin(pytester: pytest.Pytester) -> None:
-    pytester.makeini(ASYNC_INI)
     pytester.makepyfile(
         COLOUR_ROUTER
         + """
@@ -91,7 +96,6 @@ async def test_red_widgets_go_to_the_red_topic(routing_harness):
 def test_routing_harness_loads_the_installed_plugins_of_a_named_domain(
     pytester: pytest.Pytester, widgets_installed: Path
 ) -> None:
-    pytester.makeini(ASYNC_INI)
     pytester.makepyfile(
         """
 async def test_the_installed_plugin_routes_red_widgets(routing_harness):
@@ -109,7 +113,6 @@ async def test_the_installed_plugin_routes_red_widgets(routing_harness):
 def test_routing_harness_applies_the_given_plugin_config(
     pytester: pytest.Pytester, widgets_installed: Path
 ) -> None:
-    pytester.makeini(ASYNC_INI)
     pytester.makepyfile(
         """
 async def test_a_disabled_plugin_routes_nothing(routing_harness):
@@ -173,7 +176,6 @@ def test_kafka_broker_fails_with_the_install_hint_rather_than_skip_when_tansu_is
 
 @pytest.mark.usefixtures("no_external_broker")
 def test_kafka_broker_starts_one_embedded_broker_for_the_whole_session(pytester: pytest.Pytester) -> None:
-    pytester.makeini(ASYNC_INI)
     pytester.makepyfile(
         """
 from aiokafka import AIOKafkaProducer

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from kafka_pipeline import Routable
 from kafka_pipeline.protocols import satisfies
+from kafka_pipeline.worker.schema import table_schema
 from kafka_pipeline_claimx import CLAIMX_DOMAIN, EnrichmentResult, ErrorCategory
 
 
@@ -40,6 +41,12 @@ def test_trace_id_and_status_appear_in_the_serialized_row() -> None:
     row = CLAIMX_DOMAIN.parse(enrichment_result(**failed(retryable=True))).model_dump(mode="json")
 
     assert (row["trace_id"], row["status"]) == (EVENT_ID, "failed")
+
+
+def test_the_delta_tables_get_trace_id_and_status_columns() -> None:
+    schema = table_schema(EnrichmentResult)
+
+    assert {"event", "success", "error_category", "trace_id", "status"} <= set(schema.names)
 
 
 def test_a_status_in_the_input_does_not_override_the_derived_one() -> None:

@@ -17,6 +17,8 @@ HIGH_SEVERITY_RETRIES: Final = 5
 
 
 class Severity(enum.StrEnum):
+    """How urgently a person should look at the failure."""
+
     MEDIUM = "medium"
     HIGH = "high"
 
@@ -36,6 +38,7 @@ class FailureAlert(BaseModel):
 
     @classmethod
     def for_result(cls, message: DownloadResultMessage) -> FailureAlert:
+        """The alert for ``message``: ``high`` from 5 retries on, else ``medium``."""
         high = message.retry_count >= HIGH_SEVERITY_RETRIES
         return cls(
             severity=Severity.HIGH if high else Severity.MEDIUM,

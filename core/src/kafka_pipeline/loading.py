@@ -79,9 +79,7 @@ class Installation:
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
         if strict and (problems := self.problems()):
-            raise PluginLoadError(
-                "\n  ".join(["plugins failed to load (strict mode):", *problems]), plugin="*"
-            )
+            raise _strict_failure(problems)
         registry: PluginRegistry[Any] = PluginRegistry(domain)
         for rec in self.plugin_records:
             if not rec.usable or domain not in rec.domains or rec.plugin_class is None:
@@ -96,6 +94,15 @@ class Installation:
                     raise
                 log.error("skipping plugin %s: %s", rec.name, exc, extra={"plugin": rec.name})
         return registry
+
+
+def _strict_failure(problems: list[str]) -> PluginLoadError:
+    return PluginLoadError(
+        "\n  ".join(["plugins failed to load (strict mode):", *problems])
+        + "\nFix or uninstall them, disable them ('plugins: {name: {enabled: false}}'), "
+        "or leave strict mode off to run without them.",
+        plugin="*",
+    )
 
 
 def discover(config: PipelineConfig | None = None, *, strict: bool | None = None) -> Installation:
@@ -127,5 +134,5 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
             )
     installation = Installation(config, domain_records, plugin_records)
     if strict and (problems := installation.problems()):
-        raise PluginLoadError("\n  ".join(["plugins failed to load (strict mode):", *problems]), plugin="*")
+        raise _strict_failure(problems)
     return installation

@@ -9,8 +9,7 @@ stay fast.
 
 from __future__ import annotations
 
-import logging
-import sys
+from typing import Literal
 
 import click
 
@@ -19,6 +18,7 @@ from kafka_pipeline.cli.common import KafkaPipelineGroup
 from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
 from kafka_pipeline.cli.route import route
+from kafka_pipeline.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -33,9 +33,17 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     default="warning",
     show_default=True,
     envvar="KAFKA_PIPELINE_LOG_LEVEL",
-    help="Log messages at this level and above go to stderr.",
+    help="Log records at this level and above go to stderr.",
 )
-def main(log_level: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="KAFKA_PIPELINE_LOG_FORMAT",
+    help="Plain lines, or one JSON object per line for log shippers.",
+)
+def main(log_level: str, log_format: Literal["text", "json"]) -> None:
     """Route Kafka result messages to further topics by pluggable rules.
 
     Routing plugins are found through the 'kafka_pipeline.routing' entry
@@ -44,11 +52,7 @@ def main(log_level: str) -> None:
     is installed, 'kafka-pipeline check --config F' before deploying, and
     'kafka-pipeline route' to try the rules on sample messages.
     """
-    logging.basicConfig(
-        level=log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_level, log_format)
 
 
 main.add_command(plugins)

@@ -13,6 +13,7 @@ import click
 from kafka_pipeline.config import PipelineConfig, load_config
 from kafka_pipeline.errors import ConfigError, KafkaPipelineError
 from kafka_pipeline.loading import Installation, discover
+from kafka_pipeline.logs import redact
 
 __all__ = [
     "CommandError",
@@ -63,9 +64,12 @@ def domain_option(
 
 
 def load_pipeline_config(path: Path | None) -> PipelineConfig:
-    """The validated configuration, or a :class:`CommandError` listing every problem."""
+    """The validated configuration, or a :class:`CommandError` listing every problem.
+
+    Its secrets are masked in every log record from then on.
+    """
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         lines = "\n".join(f"  {p}" for p in exc.problems)
         raise CommandError(
@@ -73,6 +77,8 @@ def load_pipeline_config(path: Path | None) -> PipelineConfig:
             f"Fix these entries and run again ('kafka-pipeline check --config {path}' lists "
             "every problem, plugin configs included)."
         ) from None
+    redact(*config.secrets())
+    return config
 
 
 @contextlib.contextmanager

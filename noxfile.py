@@ -1,0 +1,118 @@
+"""Every check of the four packages, one session each: `nox -l` lists them, `nox` runs CI's.
+
+In the spirit of hydra's noxfile: each plugin package is tested against core
+installed the way users get it (a built wheel, not the source tree), and
+core's own tests run once more with every plugin installed beside it, so a
+plugin cannot break discovery for the others.
+
+    nox                                  # everything CI runs
+    nox -s "tests-plugins(xact)"         # one plugin package
+    nox -s tests-core -- -m "not slow"   # arguments after -- go to pytest
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CORE = "./core"
+PLUGINS = ("plugins-xact", "plugins-claimx", "plugins-shared")
+# The shared plugins attach to whichever Routable domains are installed; their
+# tests cover the real ones only when those packages are there.
+PLUGIN_TEST_NEEDS = {"plugins-shared": ("plugins-xact", "plugins-claimx")}
+INTEGRATION = "core/tests/integration"
+
+# The versions the code base is kept clean with; a new release's new rules land on purpose.
+RUFF = "ruff==0.17.6"
+MYPY = ("mypy==2.4.1", "types-PyYAML")
+
+nox.options.sessions = ["lint", "typecheck", "tests-core", "tests-plugins", "tests-all", "integration"]
+# Locally, a second run reuses the session's virtualenv; CI starts from a fresh clone anyway.
+nox.options.reuse_venv = "yes"
+nox.options.error_on_external_run = True
+
+
+def install_core(session: nox.Session, extra: str = "test") -> None:
+    """Core as a built wheel (non-editable), with one of its extras."""
+    session.install(f"{CORE}[{extra}]")
+
+
+def install_plugins(session: nox.Session, packages: tuple[str, ...] = PLUGINS) -> None:
+    """Plugin packages with their test extras, after core so that pip keeps the local core."""
+    session.install(*(f"./{package}[test]" for package in packages))
+
+
+def run_pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session(name="tests-core")
+def tests_core(session: nox.Session) -> None:
+    """Core's unit and CLI tests, against core installed as a wheel (integration tests excluded)."""
+    install_core(session)
+    run_pytest(session, "core/tests", f"--ignore={INTEGRATION}")
+
+
+@nox.session(name="tests-plugins")
+@nox.parametrize("package", PLUGINS, ids=[p.removeprefix("plugins-") for p in PLUGINS])
+def tests_plugins(session: nox.Session, package: str) -> None:
+    """One plugin package's tests, against core installed as a wheel."""
+    install_core(session)
+    install_plugins(session, (*PLUGIN_TEST_NEEDS.get(package, ()), package))
+    session.chdir(package)  # the package's own pytest settings apply
+    run_pytest(session)
+
+
+@nox.session(name="tests-all")
+def tests_all(session: nox.Session) -> None:
+    """Core's tests again with every plugin package installed: none may disturb discovery."""
+    install_core(session)
+    install_plugins(session)
+    run_pytest(session, "core/tests", f"--ignore={INTEGRATION}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting, over the whole repository."""
+    session.install(RUFF)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict (mypy.ini) over each package's sources and tests, everything installed."""
+    install_core(session, "test,dev")
+    install_plugins(session)
+    session.install(*MYPY)
+    # One run per package: each tests/ folder has its own top-level conftest and helpers.
+    for package in ("core", *PLUGINS):
+        session.run("mypy", f"{package}/src", f"{package}/tests")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """The worker end to end against a real broker: embedded Tansu, or KAFKA_BOOTSTRAP_SERVERS."""
+    if not (ROOT / INTEGRATION).is_dir():
+        session.skip(f"{INTEGRATION} does not exist yet")
+    install_core(session)
+    install_plugins(session)
+    run_pytest(session, INTEGRATION)
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """The whole product on this machine: embedded broker, sample results, every installed plugin."""
+    install_core(session, "dev")
+    install_plugins(session)
+    session.run("kafka-pipeline", "demo", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Throughput and latency benchmarks (benchmarks/run.py); not part of CI."""
+    install_core(session, "dev")
+    install_plugins(session)
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -67,10 +67,23 @@ def tests_plugins(session: nox.Session, package: str) -> None:
 
 @nox.session(name="tests-all")
 def tests_all(session: nox.Session) -> None:
-    """Core's tests again with every plugin package installed: none may disturb discovery."""
+    """Core's tests again with every plugin package installed, then the README's examples."""
     install_core(session)
     install_plugins(session)
     run_pytest(session, "core/tests", f"--ignore={INTEGRATION}")
+    # What the README shows must keep working: the shipped config is valid, and
+    # the sample file routes, with its two invalid lines on purpose (exit 1).
+    session.run("kafka-pipeline", "check", "--config", "examples/config.yaml")
+    session.run(
+        "kafka-pipeline",
+        "route",
+        "--domain",
+        "xact",
+        "--config",
+        "examples/config.yaml",
+        "examples/xact-results.jsonl",
+        success_codes=[1],
+    )
 
 
 @nox.session

@@ -18,6 +18,7 @@ from kafka_pipeline.cli.common import KafkaPipelineGroup
 from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
 from kafka_pipeline.cli.route import route
+from kafka_pipeline.cli.worker import worker
 from kafka_pipeline.logs import configure_logging
 
 __all__ = ["main"]
@@ -59,3 +60,4 @@ main.add_command(plugins)
 main.add_command(check)
 main.add_command(route)
 main.add_command(new_plugin)
+main.add_command(worker)

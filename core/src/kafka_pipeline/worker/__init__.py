@@ -1,0 +1,40 @@
+"""The worker: real Kafka in, routed topics and Delta tables out, nothing lost.
+
+:class:`Worker` is the entry point; the modules hold one part each:
+``runner`` (consumer loop, rebalances, signals), ``batch`` (one poll batch and
+the flush order), ``routing`` (plugins behind timeouts, retries and
+breakers), ``producer`` (the routed producer), ``dlq``, ``resilience``,
+``delta_writer``, ``schema`` and ``rows`` (Delta tables), ``topics``,
+``clients`` and ``stats``.
+"""
+
+from kafka_pipeline.worker.dlq import HEADER_DLQ_ERROR, HEADER_DLQ_PLUGIN, HEADER_DLQ_REASON, DlqReason
+from kafka_pipeline.worker.errors import (
+    BrokerConnectionError,
+    DeliveryError,
+    DeltaWriteError,
+    OffsetCommitError,
+    SchemaError,
+    TopicMissingError,
+    WorkerError,
+)
+from kafka_pipeline.worker.runner import Worker
+from kafka_pipeline.worker.stats import FlushReport, PluginStats, WorkerStats
+
+__all__ = [
+    "HEADER_DLQ_ERROR",
+    "HEADER_DLQ_PLUGIN",
+    "HEADER_DLQ_REASON",
+    "BrokerConnectionError",
+    "DeliveryError",
+    "DeltaWriteError",
+    "DlqReason",
+    "FlushReport",
+    "OffsetCommitError",
+    "PluginStats",
+    "SchemaError",
+    "TopicMissingError",
+    "Worker",
+    "WorkerError",
+    "WorkerStats",
+]

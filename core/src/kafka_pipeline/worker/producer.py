@@ -1,0 +1,197 @@
+"""The routed producer: where ``send_to_topic`` lands in the worker.
+
+``send_to_topic`` is synchronous and must not wait for the broker, so
+:meth:`RoutedProducer.send` only encodes the record and appends it to a
+list. The worker marks the list before each plugin attempt and cuts it back
+when the attempt fails, so a retried attempt never sends twice. After each
+poll batch the records go to one shared ``AIOKafkaProducer`` with ``send``
+(which batches them per partition); before offsets are committed, every
+delivery future is awaited, and failed records are sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple
+
+from aiokafka.errors import KafkaError
+
+from kafka_pipeline.envelope import Headers, current_source, encode_key, encode_payload, routed_headers
+from kafka_pipeline.worker.errors import DeliveryError
+from kafka_pipeline.worker.stats import WorkerStats
+from kafka_pipeline.worker.topics import TopicAdmin
+
+__all__ = ["OutgoingRecord", "RoutedProducer"]
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class OutgoingRecord(NamedTuple):
+    """A record on its way out: routed by ``plugin``, or a DLQ record when ``plugin`` is None."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    plugin: str | None
+
+
+class RoutedProducer:
+    """Buffers routed and DLQ records, hands them to ``producer`` and tracks every acknowledgement.
+
+    Implements :class:`kafka_pipeline.plugin.RouteSender`.
+    """
+
+    def __init__(
+        self,
+        producer: Any,
+        topics: TopicAdmin,
+        stats: WorkerStats,
+        *,
+        retries: int = 5,
+        backoff_seconds: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._producer = producer
+        self._topics = topics
+        self._stats = stats
+        self._retries = retries
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+        #: Records not yet handed to the producer, in the order they were sent.
+        self.pending: list[OutgoingRecord] = []
+        self._inflight: list[tuple[OutgoingRecord, asyncio.Future[Any]]] = []
+        self._failed: list[tuple[OutgoingRecord, BaseException]] = []
+        self._known_topics: set[str] = set()
+        self._unchecked: dict[str, str] = {}
+        #: Bytes handed to the producer and not yet acknowledged.
+        self.inflight_bytes = 0
+
+    # -- RouteSender: called by plugins, synchronous ---------------------------
+
+    def send(
+        self,
+        plugin: str,
+        topic: str,
+        payload: object,
+        key: str | bytes | None,
+        headers: Mapping[str, str | bytes] | None,
+    ) -> None:
+        source = current_source.get(None)
+        self.pending.append(
+            OutgoingRecord(
+                topic,
+                encode_key(key, source),
+                encode_payload(payload, source),
+                routed_headers(plugin, source, headers),
+                plugin,
+            )
+        )
+        if topic not in self._known_topics:
+            self._unchecked.setdefault(topic, plugin)
+
+    # -- one plugin attempt ---------------------------------------------------
+
+    def rollback(self, mark: int) -> None:
+        """Drop what was sent since ``len(pending)`` was ``mark``: that attempt failed."""
+        del self.pending[mark:]
+        self._unchecked.clear()
+
+    async def check_new_topics(self) -> None:
+        """Make sure every topic first sent to in this attempt exists (or create it).
+
+        Raises :class:`~kafka_pipeline.worker.errors.TopicMissingError`
+        naming the plugin and the topic: the attempt then fails like any
+        plugin error, instead of the producer hanging on the topic's metadata.
+        """
+        while self._unchecked:
+            topic, plugin = next(iter(self._unchecked.items()))
+            await self._topics.require_routed(topic, plugin)
+            self._known_topics.add(topic)
+            del self._unchecked[topic]
+
+    # -- DLQ ------------------------------------------------------------------
+
+    def dead_letter(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        self.pending.append(OutgoingRecord(topic, key, value, headers, None))
+
+    # -- to the broker and back --------------------------------------------------
+
+    async def dispatch(self) -> None:
+        """Hand every pending record to the producer; acknowledgements are awaited in :meth:`drain`."""
+        pending, self.pending = self.pending, []
+        by_topic = self._stats.routed_by_topic
+        for record in pending:
+            if record.plugin is not None:
+                by_topic[record.topic] += 1
+            await self._hand_over(record)
+
+    async def _hand_over(self, record: OutgoingRecord) -> None:
+        value = record.value
+        # Kafka needs a key or a value; an empty, keyless source record is parked as b"".
+        if value is None and record.key is None:
+            value = b""
+        try:
+            future = await self._producer.send(record.topic, value, key=record.key, headers=record.headers)
+        except KafkaError as exc:
+            self._failed.append((record, exc))
+            return
+        self._inflight.append((record, future))
+        self.inflight_bytes += len(value or b"")
+
+    @property
+    def outstanding(self) -> int:
+        """Records handed over or pending and not yet acknowledged."""
+        return len(self.pending) + len(self._inflight) + len(self._failed)
+
+    async def drain(self) -> int:
+        """Wait until every record handed over is acknowledged, sending failed ones again.
+
+        Returns how many records were acknowledged. Raises
+        :class:`DeliveryError` once ``retries`` rounds could not deliver them all.
+        """
+        await self.dispatch()
+        delivered = 0
+        attempt = 0
+        while True:
+            inflight, self._inflight = self._inflight, []
+            failed, self._failed = self._failed, []
+            for record, future in inflight:
+                try:
+                    await future
+                except asyncio.CancelledError:
+                    if not future.cancelled():
+                        raise
+                    failed.append((record, KafkaError("delivery was cancelled")))
+                except Exception as exc:
+                    failed.append((record, exc))
+                else:
+                    delivered += 1
+            if not failed:
+                self.inflight_bytes = 0
+                return delivered
+            topics = sorted({r.topic for r, _ in failed})
+            if attempt >= self._retries:
+                raise DeliveryError(
+                    f"{len(failed)} records for {', '.join(topics)} were not acknowledged after "
+                    f"{attempt + 1} attempts (last error: {failed[-1][1]!r}). No offsets were "
+                    "committed, so nothing is lost: check the brokers and restart the worker"
+                )
+            delay = self._backoff * 2**attempt
+            log.warning(
+                "%d records for %s not acknowledged (%r); sending again in %.1fs (retry %d/%d)",
+                len(failed),
+                ", ".join(topics),
+                failed[-1][1],
+                delay,
+                attempt + 1,
+                self._retries,
+            )
+            await self._sleep(delay)
+            attempt += 1
+            for record, _ in failed:
+                await self._hand_over(record)

@@ -1,0 +1,371 @@
+"""``Worker``: the consumer loop, rebalances and shutdown around the batch pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
+
+from kafka_pipeline.config import PipelineConfig
+from kafka_pipeline.domain import Domain
+from kafka_pipeline.loading import discover, strict_mode
+from kafka_pipeline.registry import PluginRegistry
+from kafka_pipeline.worker.batch import BatchProcessor, FlushListener, Offsets
+from kafka_pipeline.worker.clients import make_admin, make_consumer, make_producer
+from kafka_pipeline.worker.delta_writer import DeltaWriter
+from kafka_pipeline.worker.errors import BrokerConnectionError, OffsetCommitError, WorkerError
+from kafka_pipeline.worker.producer import RoutedProducer
+from kafka_pipeline.worker.routing import MessageRouter
+from kafka_pipeline.worker.stats import FlushReport, WorkerStats
+from kafka_pipeline.worker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("kafka_pipeline.worker")
+
+
+class Worker:
+    """Consumes one domain's results, routes them, appends them to Delta and commits offsets.
+
+    The CLI's ``worker`` command, ``demo`` and the benchmarks all run this::
+
+        worker = Worker.from_config(config, "widgets", exit_when_idle=5.0)
+        await worker.run()
+        print(worker.stats.as_dict())
+
+    :meth:`run` returns after a clean stop: :meth:`request_stop` was called,
+    a SIGTERM/SIGINT arrived (with ``handle_signals=True``), or no message
+    came for ``exit_when_idle`` seconds. It first finishes the batch in hand,
+    waits for every routed and DLQ record to be acknowledged, commits the
+    Delta appends and then the Kafka offsets, and stops the plugins. When the
+    worker cannot make progress (broker or storage down past every retry, a
+    missing topic) :meth:`run` raises a
+    :class:`~kafka_pipeline.worker.errors.WorkerError` and commits nothing
+    more: the next run consumes the unfinished work again, and Delta skips
+    the offsets it already holds.
+
+    ``stats`` is updated as the worker goes; listeners added with
+    :meth:`add_flush_listener` hear of every flush, i.e. of progress that
+    is durable.
+
+    Args:
+        config: the pipeline configuration (command-line overrides applied).
+        domain: the message domain to consume.
+        registry: the domain's plugins; each is attached to the worker's producer.
+        create_topics: create missing source, DLQ and routed topics (development only).
+        exit_when_idle: stop cleanly after this many seconds without a message.
+        new_topic_partitions: partitions of topics that ``create_topics`` creates.
+        client_options: extra keyword arguments for every aiokafka client,
+            e.g. ``sasl_oauth_token_provider``.
+        breaker_clock: the clock of the plugins' circuit breakers (tests replace it).
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        domain: Domain[Any],
+        registry: PluginRegistry[Any],
+        *,
+        create_topics: bool = False,
+        exit_when_idle: float | None = None,
+        new_topic_partitions: int = DEV_TOPIC_PARTITIONS,
+        client_options: Mapping[str, Any] | None = None,
+        breaker_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.domain = domain
+        self.registry = registry
+        self.create_topics = create_topics
+        self.exit_when_idle = exit_when_idle
+        self.new_topic_partitions = new_topic_partitions
+        self.source_topic = config.source_topic or domain.source_topic
+        self.dlq_topic = config.dlq_topic or domain.dlq_topic or f"{self.source_topic}.dlq"
+        self.stats = WorkerStats()
+        for plugin in registry.plugins:
+            self.stats.plugin(plugin.name)
+        settings = config.worker
+        self.delta = DeltaWriter(
+            root=config.delta.root,
+            tables=domain.tables.values(),
+            model=domain.model,
+            source_topic=self.source_topic,
+            group_id=config.kafka.group_id,
+            storage_options=config.delta.resolved_storage_options(),
+            retries=settings.delivery_retries,
+            backoff_seconds=settings.delivery_backoff_seconds,
+        )
+        self.stats.delta_tables.update(self.delta.uris)
+        self._client_options = dict(client_options or {})
+        self._breaker_clock = breaker_clock
+        self._listeners: list[FlushListener] = []
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._fatal: BaseException | None = None
+        self._batch: BatchProcessor | None = None
+        self._consumer: Any = None
+        self._last_activity = time.monotonic()
+        self._running = False
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig, domain: str, **options: Any) -> Worker:
+        """A worker for the installed ``domain`` with every installed, enabled plugin of it."""
+        installation = discover(config)
+        return cls(config, installation.domain(domain), installation.registry(domain), **options)
+
+    def add_flush_listener(self, listener: Callable[[FlushReport], None]) -> None:
+        """Call ``listener`` after every flush, once its offsets are committed."""
+        self._listeners.append(listener)
+
+    def request_stop(self) -> None:
+        """Make :meth:`run` finish the batch in hand, flush, commit and return. Call it on the loop."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the run -----------------------------------------------------------------
+
+    async def run(self, *, handle_signals: bool = False) -> None:
+        """Consume until stopped; see the class docstring. ``handle_signals`` stops on SIGTERM/SIGINT."""
+        if self._running:
+            raise WorkerError("this Worker is already running; create one Worker per run")
+        self._running = True
+        kafka = self.config.kafka
+        admin = make_admin(kafka, self._client_options)
+        producer = make_producer(kafka, self._client_options)
+        consumer = make_consumer(kafka, self._client_options)
+        started: list[Any] = []
+        plugins_started = False
+        signals = self._install_signal_handlers() if handle_signals else []
+        try:
+            await self._connect(admin)
+            started.append(admin)
+            topics = TopicAdmin(
+                admin,
+                bootstrap_servers=kafka.bootstrap_servers,
+                create=self.create_topics,
+                partitions=self.new_topic_partitions,
+            )
+            await topics.require_source(self.source_topic)
+            await topics.require_dlq(self.dlq_topic)
+            await producer.start()
+            started.append(producer)
+            routed = RoutedProducer(
+                producer,
+                topics,
+                self.stats,
+                retries=self.config.worker.delivery_retries,
+                backoff_seconds=self.config.worker.delivery_backoff_seconds,
+            )
+            self._batch = self._make_batch(routed, consumer)
+            self.registry.attach(routed)
+            plugins_started = True
+            failed = await self.registry.start()
+            if failed and strict_mode(self.config):
+                names = ", ".join(sorted(failed))
+                raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
+            consumer.subscribe([self.source_topic], listener=_Rebalance(self))
+            await consumer.start()
+            started.append(consumer)
+            self._consumer = consumer
+            log.info(
+                "worker for domain %s consuming %s as group %s; DLQ %s; Delta at %s",
+                self.domain.name,
+                self.source_topic,
+                kafka.group_id,
+                self.dlq_topic,
+                self.config.delta.root,
+            )
+            await self._consume(consumer, routed)
+            async with self._lock:
+                if self._fatal is None:
+                    await self._batch.flush()
+            if self._fatal is not None:
+                raise self._fatal
+        finally:
+            if plugins_started:
+                await self.registry.stop()
+            for client in reversed(started):
+                with contextlib.suppress(Exception):
+                    if client is admin:
+                        await client.close()
+                    else:
+                        await client.stop()
+            self._consumer = None
+            for sig in signals:
+                asyncio.get_running_loop().remove_signal_handler(sig)
+
+    def _make_batch(self, routed: RoutedProducer, consumer: Any) -> BatchProcessor:
+        router = MessageRouter(
+            self.registry.plugins,
+            self.config,
+            routed,
+            self.stats,
+            dlq_topic=self.dlq_topic,
+            clock=self._breaker_clock,
+        )
+
+        async def commit(offsets: Offsets) -> None:
+            await self._commit(consumer, offsets)
+
+        batch = BatchProcessor(
+            self.domain,
+            router,
+            routed,
+            self.delta,
+            self.stats,
+            dlq_topic=self.dlq_topic,
+            commit=commit,
+            flush_max_rows=self.config.delta.flush_max_rows,
+            flush_max_seconds=self.config.delta.flush_max_seconds,
+            max_buffered_bytes=self.config.worker.max_buffered_bytes,
+        )
+        batch.listeners = self._listeners
+        return batch
+
+    async def _connect(self, admin: Any) -> None:
+        servers = self.config.kafka.bootstrap_servers
+        try:
+            await admin.start()
+        except KafkaConnectionError as exc:
+            raise BrokerConnectionError(
+                f"no Kafka broker answered at {servers} ({exc}); check kafka.bootstrap_servers "
+                "(or --bootstrap-servers) and that the cluster is reachable from here"
+            ) from exc
+
+    async def _consume(self, consumer: Any, routed: RoutedProducer) -> None:
+        assert self._batch is not None
+        batch = self._batch
+        poll_ms = self.config.worker.poll_timeout_ms
+        max_records = self.config.worker.batch_max_records
+        stop = asyncio.ensure_future(self._stop.wait())
+        self._last_activity = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                poll = asyncio.ensure_future(consumer.getmany(timeout_ms=poll_ms, max_records=max_records))
+                await asyncio.wait((poll, stop), return_when=asyncio.FIRST_COMPLETED)
+                if not poll.done():
+                    # Cancelling is safe: aiokafka hands records over without awaiting after taking them.
+                    poll.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await poll
+                    break
+                records = poll.result()
+                if self._fatal is not None:
+                    return
+                now = time.monotonic()
+                async with self._lock:
+                    if records:
+                        self._last_activity = now
+                        assigned = consumer.assignment()
+                        for tp, partition_records in records.items():
+                            # A rebalance between the poll and here may have taken the partition away.
+                            if tp in assigned:
+                                await batch.process(tp.topic, tp.partition, partition_records)
+                        self.stats.batches += 1
+                        await routed.dispatch()
+                    if batch.should_flush():
+                        await batch.flush()
+                idle = self.exit_when_idle
+                if idle is not None and now - self._last_activity >= idle:
+                    log.info("no message for %gs: stopping (--exit-when-idle)", idle)
+                    break
+        finally:
+            stop.cancel()
+
+    async def _commit(self, consumer: Any, offsets: Offsets) -> None:
+        assigned = consumer.assignment()
+        mine = {TopicPartition(t, p): o for (t, p), o in offsets.items() if TopicPartition(t, p) in assigned}
+        retries = self.config.worker.delivery_retries
+        backoff = self.config.worker.delivery_backoff_seconds
+        for attempt in range(retries + 1):
+            try:
+                await consumer.commit(mine)
+            except CommitFailedError as exc:
+                # The work is acknowledged and in Delta; the partitions' next owner consumes it
+                # again from the previous commit, and Delta skips what it already holds.
+                log.warning("offset commit refused after a rebalance (%s); the next owner resumes", exc)
+                return
+            except KafkaError as exc:
+                if attempt == retries:
+                    raise OffsetCommitError(
+                        f"could not commit offsets for group {self.config.kafka.group_id!r} after "
+                        f"{retries + 1} attempts: {exc!r}. Routed records and Delta rows are "
+                        "durable; restart the worker and it resumes from the last commit"
+                    ) from exc
+                await asyncio.sleep(backoff * 2**attempt)
+            else:
+                return
+
+    # -- rebalances ----------------------------------------------------------------
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        if not revoked or self._batch is None:
+            return
+        self.stats.rebalances += 1
+        async with self._lock:
+            if self._fatal is None:
+                try:
+                    await self._batch.flush()
+                except Exception as exc:  # aiokafka would only log it: stop the worker instead
+                    log.error("could not finish the work of revoked partitions: %s", exc)
+                    self._fatal = exc
+                    self._stop.set()
+            self._batch.forget({(tp.topic, tp.partition) for tp in revoked})
+            self.delta.forget(tp.partition for tp in revoked if tp.topic == self.source_topic)
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.stats.assignment = sorted((tp.topic, tp.partition) for tp in assigned)
+        partitions = [tp.partition for tp in assigned if tp.topic == self.source_topic]
+        log.info("assigned %s[%s]", self.source_topic, ",".join(map(str, sorted(partitions))))
+        async with self._lock:
+            self.delta.forget(partitions)
+            try:
+                await self.delta.load_versions(partitions)
+            except Exception as exc:  # read again before the first append anyway
+                self.delta.forget(partitions)
+                log.warning(
+                    "could not read Delta versions on assignment (%s); retrying at the next flush", exc
+                )
+        self._last_activity = time.monotonic()
+
+    # -- signals -------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> list[signal.Signals]:
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                installed.append(sig)
+        return installed
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self._stop.is_set():
+            log.warning(
+                "%s again: still finishing the batch in hand (SIGKILL aborts; nothing is lost)", sig.name
+            )
+            return
+        log.warning("%s received: finishing the batch in hand, then stopping", sig.name)
+        self.request_stop()
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Finishes revoked partitions' work before they move; reads Delta versions of new ones."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._worker._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._worker._on_assigned(assigned)

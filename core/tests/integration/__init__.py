@@ -1,0 +1,1 @@
+"""The worker against a real broker (the embedded Tansu, or ``KAFKA_BOOTSTRAP_SERVERS``)."""

@@ -231,7 +231,7 @@ def make_venv(root: Path) -> Venv:
     venv = Venv(root)
     # Made from inside a virtualenv, --system-site-packages reaches the base
     # interpreter's packages, not this environment's (core, pytest, hatchling).
-    lines = [f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()]
+    lines = [f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages() if Path(d).is_dir()]
     (venv.site_packages / "_test_parent_environment.pth").write_text("".join(lines))
     return venv
 
@@ -266,7 +266,8 @@ def installed_plugin(
     INSTALLERS[domain](venv.site_packages)
     source = tmp / "kafka-pipeline-watch"
     checked(venv.kafka_pipeline("new-plugin", "watch", "--domain", domain, "--dir", str(source)))
-    checked(venv.run("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)))
+    pip = ("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index")
+    checked(venv.run(*pip, str(source)))
     return InstalledPlugin(venv, source, domain)
 
 

@@ -174,6 +174,7 @@ def test_kafka_broker_fails_with_the_install_hint_rather_than_skip_when_tansu_is
     assert f"Install it with: {INSTALL_HINT}" in result.stdout.str()
 
 
+@pytest.mark.integration
 @pytest.mark.usefixtures("no_external_broker")
 def test_kafka_broker_starts_one_embedded_broker_for_the_whole_session(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(

@@ -157,3 +157,30 @@ def test_a_config_file_that_does_not_exist_is_a_usage_error(
 
     assert result.exit_code == 2
     assert "absent.yaml' does not exist" in result.stderr
+
+
+@pytest.mark.usefixtures("widget_plugins")
+def test_a_name_in_the_load_variable_that_no_plugin_has_is_a_problem(
+    cli: Callable[..., Result], config_file: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_PIPELINE_LOAD_PLUGINS", "red-router,red-ruoter")
+
+    result = cli("check", "--config", config_file({}))
+
+    assert result.exit_code == 1
+    assert "KAFKA_PIPELINE_LOAD_PLUGINS: no installed plugin is named 'red-ruoter'" in result.stdout
+
+
+def test_in_strict_mode_a_broken_plugin_is_listed_like_any_other_problem(
+    cli: Callable[..., Result], config_file: Callable[..., str], widget_plugins: Site
+) -> None:
+    widget_plugins.install_plugin("broken", "raise ImportError('gone')\n", "Broken")
+    path = config_file(
+        {"strict": True, "load": ["broken", "red-router"], "plugins": {"red-router": {"colour": "red"}}}
+    )
+
+    result = cli("check", "--config", path)
+
+    assert result.exit_code == 1
+    assert "plugin 'broken' (kafka-pipeline-broken 1.0.0): import failed: ImportError: gone" in result.stdout
+    assert "plugins.red-router.colour: Extra inputs are not permitted" in result.stdout

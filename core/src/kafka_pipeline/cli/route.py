@@ -85,18 +85,37 @@ def route(domain_name: str, config_path: Path | None, as_json: bool, file: IO[by
         click.echo(f"warning: not loaded, the worker would run without it: {problem}", err=True)
     domain = installation.domain(domain_name)
     emit: Callable[[LineReport], None] = (lambda r: echo_json(r.as_dict(), indent=None)) if as_json else _echo
-    reports = asyncio.run(_dry_run(domain, registry, config, file, emit))
-    invalid = sum(not r.valid for r in reports)
-    failing = sum(bool(r.errors) for r in reports)
+    tally = asyncio.run(_dry_run(domain, registry, config, file, emit))
     if not as_json:
-        sent = sum(len(r.sent) for r in reports)
-        click.echo(
-            f"\n{len(reports)} message{'s' if len(reports) != 1 else ''}: {len(reports) - invalid} valid, "
-            f"{invalid} invalid; {sent} record{'s' if sent != 1 else ''} would be sent; "
-            f"{failing} with plugin errors"
-        )
-    if invalid or failing:
+        click.echo(f"\n{tally}")
+    if tally.invalid or tally.failing:
         click.get_current_context().exit(1)
+
+
+@dataclass
+class Tally:
+    """Counts over the whole file, kept instead of the reports so any file size fits in memory."""
+
+    messages: int = 0
+    invalid: int = 0
+    sent: int = 0
+    failing: int = 0
+
+    def add(self, report: LineReport) -> None:
+        self.messages += 1
+        self.invalid += not report.valid
+        self.sent += len(report.sent)
+        self.failing += bool(report.errors)
+
+    def __str__(self) -> str:
+        def plural(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n != 1 else ''}"
+
+        valid = self.messages - self.invalid
+        return (
+            f"{plural(self.messages, 'message')}: {valid} valid, {self.invalid} invalid; "
+            f"{plural(self.sent, 'record')} would be sent; {self.failing} with plugin errors"
+        )
 
 
 async def _dry_run(
@@ -105,8 +124,8 @@ async def _dry_run(
     config: PipelineConfig,
     lines: Iterable[bytes],
     emit: Callable[[LineReport], None],
-) -> list[LineReport]:
-    reports = []
+) -> Tally:
+    tally = Tally()
     # The harness re-registers the registry's configured instances behind a recording sender.
     plugins = [p.plugin for p in registry.plugins]
     async with RoutingHarness(domain, plugins=plugins, config=config) as harness:
@@ -116,8 +135,8 @@ async def _dry_run(
                 continue
             report = await _route_line(harness, domain, number, text)
             emit(report)
-            reports.append(report)
-    return reports
+            tally.add(report)
+    return tally
 
 
 async def _route_line(

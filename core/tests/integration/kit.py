@@ -287,6 +287,12 @@ class WorkerProcess:
     def output(self) -> str:
         return self.logs.read_text(errors="replace") if self.logs.exists() else ""
 
+    def summary(self) -> dict[str, Any]:
+        """The counters the ``worker`` command prints when it stops."""
+        line = next(line for line in self.output().splitlines() if line.startswith("worker stopped: "))
+        summary: dict[str, Any] = json.loads(line.removeprefix("worker stopped: "))
+        return summary
+
 
 def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.1) -> None:
     """Poll ``condition()`` until true; fail naming ``what`` after ``timeout`` seconds."""

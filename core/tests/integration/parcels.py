@@ -4,7 +4,8 @@ The model has one field of each kind the Delta schema derivation handles
 (Enum, Literal, datetime, nested model, list, computed field). The plugins
 are the cast of the worker's tests: two well-behaved rules, and the broken
 ones (a plugin that raises, one that hangs, one whose decision raises), plus
-``tally``, which lets a test see how far a worker process has got.
+``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
+far a worker process has got.
 """
 
 from __future__ import annotations
@@ -162,6 +163,22 @@ class Picky(RoutingPlugin):
         raise AssertionError("never matches")
 
 
+class Dawdle(RoutingPlugin):
+    """Takes its time over every message: keeps a worker busy long enough to be interrupted."""
+
+    name = "dawdle"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        seconds: float = 0.001
+
+    def should_route(self, message):
+        return True
+
+    async def route(self, message):
+        await asyncio.sleep(self.config.seconds)
+
+
 class Tally(RoutingPlugin):
     """Writes how many messages it has seen to ``path``, and 'stopped' when stopped."""
 
@@ -193,6 +210,7 @@ PLUGINS = {
     "fussy": "Fussy",
     "sleepy": "Sleepy",
     "picky": "Picky",
+    "dawdle": "Dawdle",
     "tally": "Tally",
 }
 

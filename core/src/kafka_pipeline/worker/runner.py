@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -109,7 +109,6 @@ class Worker:
         self._lock = asyncio.Lock()
         self._fatal: BaseException | None = None
         self._batch: BatchProcessor | None = None
-        self._consumer: Any = None
         self._last_activity = time.monotonic()
         self._running = False
 
@@ -138,70 +137,66 @@ class Worker:
         if self._running:
             raise WorkerError("this Worker is already running; create one Worker per run")
         self._running = True
-        kafka = self.config.kafka
-        admin = make_admin(kafka, self._client_options)
-        producer = make_producer(kafka, self._client_options)
-        consumer = make_consumer(kafka, self._client_options)
-        started: list[Any] = []
-        plugins_started = False
-        signals = self._install_signal_handlers() if handle_signals else []
-        try:
-            await self._connect(admin)
-            started.append(admin)
-            topics = TopicAdmin(
-                admin,
-                bootstrap_servers=kafka.bootstrap_servers,
-                create=self.create_topics,
-                partitions=self.new_topic_partitions,
-            )
-            await topics.require_source(self.source_topic)
-            await topics.require_dlq(self.dlq_topic)
-            await producer.start()
-            started.append(producer)
-            routed = RoutedProducer(
-                producer,
-                topics,
-                self.stats,
-                retries=self.config.worker.delivery_retries,
-                backoff_seconds=self.config.worker.delivery_backoff_seconds,
-            )
-            self._batch = self._make_batch(routed, consumer)
-            self.registry.attach(routed)
-            plugins_started = True
-            failed = await self.registry.start()
-            if failed and strict_mode(self.config):
-                names = ", ".join(sorted(failed))
-                raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
-            consumer.subscribe([self.source_topic], listener=_Rebalance(self))
-            await consumer.start()
-            started.append(consumer)
-            self._consumer = consumer
-            log.info(
-                "worker for domain %s consuming %s as group %s; DLQ %s; Delta at %s",
-                self.domain.name,
-                self.source_topic,
-                kafka.group_id,
-                self.dlq_topic,
-                self.config.delta.root,
-            )
+        async with contextlib.AsyncExitStack() as stack:
+            if handle_signals:
+                stack.callback(self._remove_signal_handlers, self._install_signal_handlers())
+            consumer, routed = await self._start(stack)
             await self._consume(consumer, routed)
+            assert self._batch is not None
             async with self._lock:
                 if self._fatal is None:
                     await self._batch.flush()
             if self._fatal is not None:
                 raise self._fatal
-        finally:
-            if plugins_started:
-                await self.registry.stop()
-            for client in reversed(started):
-                with contextlib.suppress(Exception):
-                    if client is admin:
-                        await client.close()
-                    else:
-                        await client.stop()
-            self._consumer = None
-            for sig in signals:
-                asyncio.get_running_loop().remove_signal_handler(sig)
+            # Leaving the stack stops the plugins, then closes the consumer, producer and admin.
+
+    async def _start(self, stack: contextlib.AsyncExitStack) -> tuple[Any, RoutedProducer]:
+        """Connect, check topics, start the producer and plugins, join the group; undone by ``stack``."""
+        kafka = self.config.kafka
+        admin = make_admin(kafka, self._client_options)
+        stack.push_async_callback(_quietly, admin.close)
+        await self._connect(admin)
+        topics = TopicAdmin(
+            admin,
+            bootstrap_servers=kafka.bootstrap_servers,
+            create=self.create_topics,
+            partitions=self.new_topic_partitions,
+        )
+        await topics.require_source(self.source_topic)
+        await topics.require_dlq(self.dlq_topic)
+
+        producer = make_producer(kafka, self._client_options)
+        stack.push_async_callback(_quietly, producer.stop)
+        await producer.start()
+        routed = RoutedProducer(
+            producer,
+            topics,
+            self.stats,
+            retries=self.config.worker.delivery_retries,
+            backoff_seconds=self.config.worker.delivery_backoff_seconds,
+        )
+
+        consumer = make_consumer(kafka, self._client_options)
+        stack.push_async_callback(_quietly, consumer.stop)
+        self._batch = self._make_batch(routed, consumer)
+        self.registry.attach(routed)
+        stack.push_async_callback(self.registry.stop)
+        failed = await self.registry.start()
+        if failed and strict_mode(self.config):
+            names = ", ".join(sorted(failed))
+            raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
+
+        consumer.subscribe([self.source_topic], listener=_Rebalance(self))
+        await consumer.start()
+        log.info(
+            "worker for domain %s consuming %s as group %s; DLQ %s; Delta at %s",
+            self.domain.name,
+            self.source_topic,
+            kafka.group_id,
+            self.dlq_topic,
+            self.config.delta.root,
+        )
+        return consumer, routed
 
     def _make_batch(self, routed: RoutedProducer, consumer: Any) -> BatchProcessor:
         router = MessageRouter(
@@ -348,6 +343,12 @@ class Worker:
                 installed.append(sig)
         return installed
 
+    @staticmethod
+    def _remove_signal_handlers(installed: list[signal.Signals]) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
     def _on_signal(self, sig: signal.Signals) -> None:
         if self._stop.is_set():
             log.warning(
@@ -356,6 +357,14 @@ class Worker:
             return
         log.warning("%s received: finishing the batch in hand, then stopping", sig.name)
         self.request_stop()
+
+
+async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
+    """Close a client on the way out; a failure to close must not hide why the worker stopped."""
+    try:
+        await close()
+    except Exception as exc:
+        log.warning("closing %r failed: %s", close, exc)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

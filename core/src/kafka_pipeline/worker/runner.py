@@ -10,8 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError
 
 from kafka_pipeline.config import PipelineConfig
 from kafka_pipeline.domain import Domain
@@ -20,8 +19,10 @@ from kafka_pipeline.registry import PluginRegistry
 from kafka_pipeline.worker.batch import BatchProcessor, FlushListener, Offsets
 from kafka_pipeline.worker.clients import make_admin, make_consumer, make_producer
 from kafka_pipeline.worker.delta_writer import DeltaWriter
-from kafka_pipeline.worker.errors import BrokerConnectionError, OffsetCommitError, WorkerError
+from kafka_pipeline.worker.errors import BrokerConnectionError, WorkerError
+from kafka_pipeline.worker.offsets import commit_offsets
 from kafka_pipeline.worker.producer import RoutedProducer
+from kafka_pipeline.worker.rebalance import Rebalancer
 from kafka_pipeline.worker.routing import MessageRouter
 from kafka_pipeline.worker.stats import FlushReport, WorkerStats
 from kafka_pipeline.worker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
@@ -108,6 +109,7 @@ class Worker:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._fatal: BaseException | None = None
+        self._rebalancer: Rebalancer | None = None
         self._batch: BatchProcessor | None = None
         self._last_activity = time.monotonic()
         self._running = False
@@ -121,6 +123,10 @@ class Worker:
     def add_flush_listener(self, listener: Callable[[FlushReport], None]) -> None:
         """Call ``listener`` after every flush, once its offsets are committed."""
         self._listeners.append(listener)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._fatal = exc
+        self._stop.set()
 
     def request_stop(self) -> None:
         """Make :meth:`run` finish the batch in hand, flush, commit and return. Call it on the loop."""
@@ -179,6 +185,15 @@ class Worker:
         consumer = make_consumer(kafka, self._client_options)
         stack.push_async_callback(_quietly, consumer.stop)
         self._batch = self._make_batch(routed, consumer)
+        self._rebalancer = Rebalancer(
+            lock=self._lock,
+            batch=self._batch,
+            delta=self.delta,
+            stats=self.stats,
+            source_topic=self.source_topic,
+            failed=lambda: self._fatal is not None,
+            fail=self._fail,
+        )
         self.registry.attach(routed)
         stack.push_async_callback(self.registry.stop)
         failed = await self.registry.start()
@@ -186,7 +201,7 @@ class Worker:
             names = ", ".join(sorted(failed))
             raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
 
-        consumer.subscribe([self.source_topic], listener=_Rebalance(self))
+        consumer.subscribe([self.source_topic], listener=self._rebalancer)
         await consumer.start()
         log.info(
             "worker for domain %s consuming %s as group %s; DLQ %s; Delta at %s",
@@ -209,7 +224,13 @@ class Worker:
         )
 
         async def commit(offsets: Offsets) -> None:
-            await self._commit(consumer, offsets)
+            await commit_offsets(
+                consumer,
+                offsets,
+                group_id=self.config.kafka.group_id,
+                retries=self.config.worker.delivery_retries,
+                backoff_seconds=self.config.worker.delivery_backoff_seconds,
+            )
 
         batch = BatchProcessor(
             self.domain,
@@ -238,13 +259,15 @@ class Worker:
 
     async def _consume(self, consumer: Any, routed: RoutedProducer) -> None:
         assert self._batch is not None
-        batch = self._batch
+        assert self._rebalancer is not None
+        batch, rebalancer = self._batch, self._rebalancer
         poll_ms = self.config.worker.poll_timeout_ms
         max_records = self.config.worker.batch_max_records
         stop = asyncio.ensure_future(self._stop.wait())
         self._last_activity = time.monotonic()
         try:
             while not self._stop.is_set():
+                generation = rebalancer.generation
                 poll = asyncio.ensure_future(consumer.getmany(timeout_ms=poll_ms, max_records=max_records))
                 await asyncio.wait((poll, stop), return_when=asyncio.FIRST_COMPLETED)
                 if not poll.done():
@@ -258,79 +281,22 @@ class Worker:
                     return
                 now = time.monotonic()
                 async with self._lock:
-                    if records:
+                    if records and generation != rebalancer.generation:
+                        rebalancer.fetch_again(consumer, records)
+                    elif records:
                         self._last_activity = now
-                        assigned = consumer.assignment()
                         for tp, partition_records in records.items():
-                            # A rebalance between the poll and here may have taken the partition away.
-                            if tp in assigned:
-                                await batch.process(tp.topic, tp.partition, partition_records)
+                            await batch.process(tp.topic, tp.partition, partition_records)
                         self.stats.batches += 1
                         await routed.dispatch()
                     if batch.should_flush():
                         await batch.flush()
                 idle = self.exit_when_idle
-                if idle is not None and now - self._last_activity >= idle:
+                if idle is not None and now - max(self._last_activity, rebalancer.assigned_at) >= idle:
                     log.info("no message for %gs: stopping (--exit-when-idle)", idle)
                     break
         finally:
             stop.cancel()
-
-    async def _commit(self, consumer: Any, offsets: Offsets) -> None:
-        assigned = consumer.assignment()
-        mine = {TopicPartition(t, p): o for (t, p), o in offsets.items() if TopicPartition(t, p) in assigned}
-        retries = self.config.worker.delivery_retries
-        backoff = self.config.worker.delivery_backoff_seconds
-        for attempt in range(retries + 1):
-            try:
-                await consumer.commit(mine)
-            except CommitFailedError as exc:
-                # The work is acknowledged and in Delta; the partitions' next owner consumes it
-                # again from the previous commit, and Delta skips what it already holds.
-                log.warning("offset commit refused after a rebalance (%s); the next owner resumes", exc)
-                return
-            except KafkaError as exc:
-                if attempt == retries:
-                    raise OffsetCommitError(
-                        f"could not commit offsets for group {self.config.kafka.group_id!r} after "
-                        f"{retries + 1} attempts: {exc!r}. Routed records and Delta rows are "
-                        "durable; restart the worker and it resumes from the last commit"
-                    ) from exc
-                await asyncio.sleep(backoff * 2**attempt)
-            else:
-                return
-
-    # -- rebalances ----------------------------------------------------------------
-
-    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        if not revoked or self._batch is None:
-            return
-        self.stats.rebalances += 1
-        async with self._lock:
-            if self._fatal is None:
-                try:
-                    await self._batch.flush()
-                except Exception as exc:  # aiokafka would only log it: stop the worker instead
-                    log.error("could not finish the work of revoked partitions: %s", exc)
-                    self._fatal = exc
-                    self._stop.set()
-            self._batch.forget({(tp.topic, tp.partition) for tp in revoked})
-            self.delta.forget(tp.partition for tp in revoked if tp.topic == self.source_topic)
-
-    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.stats.assignment = sorted((tp.topic, tp.partition) for tp in assigned)
-        partitions = [tp.partition for tp in assigned if tp.topic == self.source_topic]
-        log.info("assigned %s[%s]", self.source_topic, ",".join(map(str, sorted(partitions))))
-        async with self._lock:
-            self.delta.forget(partitions)
-            try:
-                await self.delta.load_versions(partitions)
-            except Exception as exc:  # read again before the first append anyway
-                self.delta.forget(partitions)
-                log.warning(
-                    "could not read Delta versions on assignment (%s); retrying at the next flush", exc
-                )
-        self._last_activity = time.monotonic()
 
     # -- signals -------------------------------------------------------------------
 
@@ -365,16 +331,3 @@ async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
         await close()
     except Exception as exc:
         log.warning("closing %r failed: %s", close, exc)
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Finishes revoked partitions' work before they move; reads Delta versions of new ones."""
-
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._worker._on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self._worker._on_assigned(assigned)

@@ -1,11 +1,11 @@
 """The worker: real Kafka in, routed topics and Delta tables out, nothing lost.
 
-:class:`Worker` is the entry point; the modules hold one part each:
-``runner`` (consumer loop, rebalances, signals), ``batch`` (one poll batch and
-the flush order), ``routing`` (plugins behind timeouts, retries and
-breakers), ``producer`` (the routed producer), ``dlq``, ``resilience``,
-``delta_writer``, ``schema`` and ``rows`` (Delta tables), ``topics``,
-``clients`` and ``stats``.
+:class:`Worker` is the entry point; each module holds one part: ``runner``
+(consumer loop, shutdown, signals), ``rebalance`` (revoke and assign),
+``batch`` (one poll batch and the flush order), ``routing`` (plugins behind
+timeouts, retries and breakers), ``resilience`` (policy and breaker),
+``producer`` (the routed producer), ``dlq``, ``offsets``, ``delta_writer``,
+``schema`` and ``rows`` (Delta tables), ``topics``, ``clients`` and ``stats``.
 """
 
 from kafka_pipeline.worker.dlq import HEADER_DLQ_ERROR, HEADER_DLQ_PLUGIN, HEADER_DLQ_REASON, DlqReason

@@ -1,16 +1,15 @@
-"""Helpers for the ClaimX plugin specifications: a message builder and a one-plugin router."""
+"""Helpers for the ClaimX plugin specifications: message builders, and the type of the ``route`` fixture."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from kafka_pipeline import RoutingPlugin
-from kafka_pipeline.testing import RoutingHarness, SentRecord
-from kafka_pipeline_claimx import CLAIMX_DOMAIN
+from kafka_pipeline.testing import SentRecord
 
-__all__ = ["EVENT_ID", "PROJECT_ID", "enrichment_result", "failed", "route"]
+__all__ = ["EVENT_ID", "PROJECT_ID", "Route", "enrichment_result", "failed"]
 
 EVENT_ID = "evt-7f3a"
 PROJECT_ID = "552301"
@@ -46,10 +45,12 @@ def failed(retryable: bool, category: str = "transient") -> dict[str, Any]:
     }
 
 
-async def route(
-    plugin: type[RoutingPlugin[Any]], message: str, config: Mapping[str, Any] | None = None
-) -> list[SentRecord]:
-    """What ``plugin`` (given ``config``, else its defaults) sends for ``message``."""
-    settings = {"plugins": {plugin.name: {"config": dict(config)}}} if config is not None else None
-    async with RoutingHarness(CLAIMX_DOMAIN, [plugin], config=settings) as harness:
-        return await harness.route(message)
+class Route(Protocol):
+    """The ``route`` fixture (``conftest.py``): what one plugin sends for one ClaimX result.
+
+    ``config`` is the plugin's own settings; without it the plugin runs on its defaults.
+    """
+
+    async def __call__(
+        self, plugin: type[RoutingPlugin[Any]], message: str, config: Mapping[str, Any] | None = None
+    ) -> list[SentRecord]: ...

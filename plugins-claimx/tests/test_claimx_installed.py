@@ -8,8 +8,7 @@ import pytest
 from claimx_support import enrichment_result
 
 from kafka_pipeline import LoadStatus, discover
-from kafka_pipeline.testing import RoutingHarness
-from kafka_pipeline_claimx import EnrichmentResult
+from kafka_pipeline.testing.pytest_plugin import HarnessFactory
 
 DISTRIBUTION = "kafka-pipeline-claimx"
 PLUGINS = ["media-processor", "project-notifier"]
@@ -42,8 +41,8 @@ def test_discovery_loads_each_plugin_for_the_claimx_domain(name: str) -> None:
     )
 
 
-async def test_the_installed_plugins_route_a_result_by_domain_name() -> None:
-    async with RoutingHarness[EnrichmentResult]("claimx", config={"load": PLUGINS}) as harness:
+async def test_the_installed_plugins_route_a_result_by_domain_name(routing_harness: HarnessFactory) -> None:
+    async with routing_harness("claimx", config={"load": PLUGINS}) as harness:
         media = await harness.route(enrichment_result("media.created"))
         project = await harness.route(enrichment_result("project.created"))
 

@@ -2,20 +2,21 @@
 
 They are deliberately not XACT or ClaimX: this package must work for any
 ``Routable`` domain, and it depends on core only. One model has the fields
-directly, one derives them, one is not ``Routable`` at all.
+directly, one derives them, one is not ``Routable`` at all. ``Route`` types
+the ``route`` fixture of ``conftest.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, computed_field
 
 from kafka_pipeline import Domain, RoutingPlugin
-from kafka_pipeline.testing import RoutingHarness, SentRecord
+from kafka_pipeline.testing import SentRecord
 
-__all__ = ["HEARTBEATS", "INVOICES", "PARCELS", "Heartbeat", "Invoice", "Parcel", "route"]
+__all__ = ["HEARTBEATS", "INVOICES", "PARCELS", "Heartbeat", "Invoice", "Parcel", "Route"]
 
 
 class Parcel(BaseModel):
@@ -51,13 +52,16 @@ INVOICES: Domain[Invoice] = Domain(name="invoices", model=Invoice, source_topic=
 HEARTBEATS: Domain[Heartbeat] = Domain(name="heartbeats", model=Heartbeat, source_topic="heartbeats")
 
 
-async def route(
-    domain: Domain[Any],
-    plugin: type[RoutingPlugin[Any]],
-    message: str,
-    config: Mapping[str, Any] | None = None,
-) -> list[SentRecord]:
-    """What ``plugin`` (given ``config``, else its defaults) sends for ``message`` of ``domain``."""
-    settings = {"plugins": {plugin.name: {"config": dict(config)}}} if config is not None else None
-    async with RoutingHarness(domain, [plugin], config=settings) as harness:
-        return await harness.route(message)
+class Route(Protocol):
+    """The ``route`` fixture (``conftest.py``): what one plugin sends for one message of ``domain``.
+
+    ``config`` is the plugin's own settings; without it the plugin runs on its defaults.
+    """
+
+    async def __call__(
+        self,
+        domain: Domain[Any],
+        plugin: type[RoutingPlugin[Any]],
+        message: str,
+        config: Mapping[str, Any] | None = None,
+    ) -> list[SentRecord]: ...

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_support import HEARTBEATS, INVOICES, PARCELS, Parcel, route
+from shared_support import HEARTBEATS, INVOICES, PARCELS, Parcel, Route
 
 from kafka_pipeline import Domain, KafkaPipelineError, PluginConfigError
 from kafka_pipeline.discovery import plugin_domains
@@ -32,7 +32,7 @@ def test_it_attaches_to_every_domain_whose_messages_are_routable() -> None:
     ],
 )
 async def test_a_permanent_failure_alerts_on_its_domains_topic(
-    domain: Domain[Any], raw: str, topic: str
+    domain: Domain[Any], raw: str, topic: str, route: Route
 ) -> None:
     sent = await route(domain, GenericAlerterPlugin, raw)
 
@@ -40,13 +40,13 @@ async def test_a_permanent_failure_alerts_on_its_domains_topic(
 
 
 @pytest.mark.parametrize("status", ["completed", "failed"])
-async def test_results_not_given_up_on_raise_no_alert(status: str) -> None:
+async def test_results_not_given_up_on_raise_no_alert(status: str, route: Route) -> None:
     raw = json.dumps({"trace_id": "p-1", "status": status})
 
     assert await route(PARCELS, GenericAlerterPlugin, raw) == []
 
 
-async def test_the_alert_names_the_domain_the_result_and_where_it_was_read() -> None:
+async def test_the_alert_names_the_domain_the_result_and_where_it_was_read(route: Route) -> None:
     [alert] = await route(INVOICES, GenericAlerterPlugin, PERMANENT_INVOICE)
 
     assert json.loads(alert.value) == {
@@ -59,7 +59,7 @@ async def test_the_alert_names_the_domain_the_result_and_where_it_was_read() -> 
     }
 
 
-async def test_the_alert_is_keyed_by_trace_id_and_names_its_origin_in_headers() -> None:
+async def test_the_alert_is_keyed_by_trace_id_and_names_its_origin_in_headers(route: Route) -> None:
     [alert] = await route(PARCELS, GenericAlerterPlugin, PERMANENT_PARCEL)
 
     assert (alert.key, alert.header("x-routed-by"), alert.header("x-source-topic")) == (
@@ -69,7 +69,7 @@ async def test_the_alert_is_keyed_by_trace_id_and_names_its_origin_in_headers() 
     )
 
 
-async def test_the_alerting_statuses_are_configurable() -> None:
+async def test_the_alerting_statuses_are_configurable(route: Route) -> None:
     config = {"statuses": ["failed"]}
     failed, permanent = '{"trace_id": "p-1", "status": "failed"}', PERMANENT_PARCEL
 
@@ -78,18 +78,18 @@ async def test_the_alerting_statuses_are_configurable() -> None:
     assert [len(records) for records in sent] == [1, 0]
 
 
-async def test_the_topic_prefix_is_configurable() -> None:
+async def test_the_topic_prefix_is_configurable(route: Route) -> None:
     sent = await route(PARCELS, GenericAlerterPlugin, PERMANENT_PARCEL, {"topic_prefix": "ops.alerts."})
 
     assert [r.topic for r in sent] == ["ops.alerts.parcels"]
 
 
-async def test_a_status_that_no_result_can_have_is_rejected_naming_its_path() -> None:
+async def test_a_status_that_no_result_can_have_is_rejected_naming_its_path(route: Route) -> None:
     with pytest.raises(PluginConfigError, match=r"plugins\.generic-alerter\.config\.statuses\.0"):
         await route(PARCELS, GenericAlerterPlugin, PERMANENT_PARCEL, {"statuses": ["failed-permanent"]})
 
 
-async def test_an_unknown_config_key_is_rejected_naming_plugin_and_key() -> None:
+async def test_an_unknown_config_key_is_rejected_naming_plugin_and_key(route: Route) -> None:
     with pytest.raises(PluginConfigError) as caught:
         await route(PARCELS, GenericAlerterPlugin, PERMANENT_PARCEL, {"prefix": "ops."})
 

@@ -8,8 +8,7 @@ import pytest
 from xact_support import download_result
 
 from kafka_pipeline import LoadStatus, discover
-from kafka_pipeline.testing import RoutingHarness
-from kafka_pipeline_xact import DownloadResultMessage
+from kafka_pipeline.testing.pytest_plugin import HarnessFactory
 
 DISTRIBUTION = "kafka-pipeline-xact"
 PLUGINS = ["esx-processor", "failure-alerter", "status-subtype-router"]
@@ -42,8 +41,8 @@ def test_discovery_loads_each_plugin_for_the_xact_domain(name: str) -> None:
     )
 
 
-async def test_the_installed_plugins_route_a_result_by_domain_name() -> None:
-    async with RoutingHarness[DownloadResultMessage]("xact", config={"load": PLUGINS}) as harness:
+async def test_the_installed_plugins_route_a_result_by_domain_name(routing_harness: HarnessFactory) -> None:
+    async with routing_harness("xact", config={"load": PLUGINS}) as harness:
         sent = await harness.route(download_result(file_type="esx", status_subtype="estimateCreated"))
 
     assert sorted(r.topic for r in sent) == ["xact.estimates.received", "xact.esx.processing"]

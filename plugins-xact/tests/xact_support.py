@@ -1,16 +1,15 @@
-"""Helpers for the XACT plugin specifications: a message builder and a one-plugin router."""
+"""Helpers for the XACT plugin specifications: a message builder, and the type of the ``route`` fixture."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from kafka_pipeline import RoutingPlugin
-from kafka_pipeline.testing import RoutingHarness, SentRecord
-from kafka_pipeline_xact import XACT_DOMAIN
+from kafka_pipeline.testing import SentRecord
 
-__all__ = ["TRACE_ID", "download_result", "route"]
+__all__ = ["TRACE_ID", "Route", "download_result"]
 
 TRACE_ID = "trace-0001"
 
@@ -34,10 +33,12 @@ def download_result(**fields: Any) -> str:
     return json.dumps(message | fields)
 
 
-async def route(
-    plugin: type[RoutingPlugin[Any]], message: str, config: Mapping[str, Any] | None = None
-) -> list[SentRecord]:
-    """What ``plugin`` (given ``config``, else its defaults) sends for ``message``."""
-    settings = {"plugins": {plugin.name: {"config": dict(config)}}} if config is not None else None
-    async with RoutingHarness(XACT_DOMAIN, [plugin], config=settings) as harness:
-        return await harness.route(message)
+class Route(Protocol):
+    """The ``route`` fixture (``conftest.py``): what one plugin sends for one XACT result.
+
+    ``config`` is the plugin's own settings; without it the plugin runs on its defaults.
+    """
+
+    async def __call__(
+        self, plugin: type[RoutingPlugin[Any]], message: str, config: Mapping[str, Any] | None = None
+    ) -> list[SentRecord]: ...

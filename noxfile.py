@@ -17,7 +17,7 @@ import nox
 CORE = "./core"
 PLUGINS = ("plugins-xact", "plugins-claimx", "plugins-shared")
 # The shared plugins attach to whichever Routable domains are installed; their
-# tests cover the real ones only when those packages are there.
+# tests require the real ones, so that session installs them too.
 PLUGIN_TEST_NEEDS = {"plugins-shared": ("plugins-xact", "plugins-claimx")}
 # Tests that need a broker carry this marker (core/tests/integration/ and a few others).
 NOT_INTEGRATION = ("-m", "not integration")

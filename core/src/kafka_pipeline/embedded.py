@@ -53,9 +53,15 @@ class EmbeddedBroker:
     '127.0.0.1:...'
     """
 
-    def __init__(self, port: int | None = None, *, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self, port: int | None = None, *, startup_timeout: float = 20.0, own_session: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
+        # A Ctrl-C in a terminal goes to its whole process group. In a session of its
+        # own, the broker outlives that signal, so that its owner (``demo``) can finish
+        # the batch in hand before it stops the broker itself.
+        self.own_session = own_session
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -86,17 +92,25 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
+            start_new_session=self.own_session,
         )
+        try:
+            self._wait_until_listening()
+        except BaseException:  # a Ctrl-C while waiting too: ``with`` calls no __exit__ when __enter__ fails
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_listening(self) -> None:
+        assert self._proc is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 code, output = self._proc.returncode, self.output()[-2000:]
-                self.stop()
                 raise BrokerUnavailableError(f"Tansu exited at start-up with code {code}: {output}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return self
+                return
             time.sleep(0.05)
-        self.stop()
         raise BrokerUnavailableError(
             f"Tansu did not listen on {self.bootstrap_servers} within {self.startup_timeout:.0f}s"
         )

@@ -15,6 +15,7 @@ import click
 
 from kafka_pipeline.cli.check import check
 from kafka_pipeline.cli.common import KafkaPipelineGroup
+from kafka_pipeline.cli.demo import demo
 from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
 from kafka_pipeline.cli.route import route
@@ -61,3 +62,4 @@ main.add_command(check)
 main.add_command(route)
 main.add_command(new_plugin)
 main.add_command(worker)
+main.add_command(demo)

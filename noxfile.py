@@ -101,14 +101,20 @@ def typecheck(session: nox.Session) -> None:
     # One run per package: each tests/ folder has its own top-level conftest and helpers.
     for package in ("core", *PLUGINS):
         session.run("mypy", f"{package}/src", f"{package}/tests")
+    session.run("mypy", "tests")
 
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Core's broker tests, the worker end to end: embedded Tansu, or KAFKA_BOOTSTRAP_SERVERS."""
+    """Core's broker tests, the worker end to end: embedded Tansu, or KAFKA_BOOTSTRAP_SERVERS.
+
+    Then tests/: the commands as the README runs them, every package installed.
+    """
     install_core(session)
     install_plugins(session)
     run_pytest(session, "core/tests", "-m", "integration")
+    # Exit status 5 (nothing collected) when arguments after -- select none of these.
+    session.run("pytest", "tests", "-m", "integration", *session.posargs, success_codes=[0, 5])
 
 
 @nox.session(default=False)
@@ -116,7 +122,9 @@ def demo(session: nox.Session) -> None:
     """The whole product on this machine: embedded broker, sample results, every installed plugin."""
     install_core(session, "dev")
     install_plugins(session)
-    session.run("kafka-pipeline", "demo", *session.posargs)
+    # nox would kill the command 0.5s after a Ctrl-C; the demo needs a moment to finish
+    # its batch, print the summary and stop its broker.
+    session.run("kafka-pipeline", "demo", *session.posargs, interrupt_timeout=30)
 
 
 @nox.session(default=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Any, cast
 
 import dataset
@@ -80,7 +81,9 @@ def measure(count: int, messages: list[DownloadResultMessage]) -> dict[str, floa
 
     async def worker_loop() -> None:
         for m in messages:
-            await route(m, source)
+            outcome = route(m, source)
+            if isinstance(outcome, CoroutineType):
+                await outcome
 
     def worker() -> None:
         asyncio.run(worker_loop())

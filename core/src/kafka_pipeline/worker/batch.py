@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from types import CoroutineType
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -104,7 +105,11 @@ class BatchProcessor:
             source = SourceRecord(topic, partition, record.offset, value, message, trace_id, record.key)
             token = set_source(source)
             try:
-                routed_to = await route(message, source)
+                outcome = route(message, source)
+                # Only a plugin that suspended, failed or met a new topic costs an await.
+                if isinstance(outcome, CoroutineType):
+                    outcome = await outcome
+                routed_to = cast("Sequence[str]", outcome)
             finally:
                 reset_source(token)
             if routed_to:

@@ -101,6 +101,11 @@ class RoutedProducer:
         del self.pending[mark:]
         self._unchecked.clear()
 
+    @property
+    def has_unchecked_topics(self) -> bool:
+        """Whether this attempt sent to a topic that :meth:`check_new_topics` has yet to check."""
+        return bool(self._unchecked)
+
     async def check_new_topics(self) -> None:
         """Make sure every topic first sent to in this attempt exists (or create it).
 

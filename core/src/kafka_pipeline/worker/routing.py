@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+import types
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from typing import Any, cast
 
 from kafka_pipeline.config import PipelineConfig
 from kafka_pipeline.envelope import SourceRecord
@@ -31,6 +32,56 @@ log = logging.getLogger(__name__)
 _NOWHERE: tuple[str, ...] = ()
 
 
+class _Started:
+    """A plugin's first attempt that ``route`` began by hand and could not finish synchronously."""
+
+    __slots__ = ("error", "mark", "suspended")
+
+    def __init__(
+        self,
+        mark: int,
+        *,
+        error: Exception | None = None,
+        suspended: tuple[Coroutine[Any, Any, Any], Any] | None = None,
+    ) -> None:
+        #: ``len(pending)`` before the attempt: where a failed attempt is cut back to.
+        self.mark = mark
+        self.error = error
+        self.suspended = suspended
+
+    async def finish(self) -> None:
+        """Let the attempt run to its end under the caller's timeout (or raise its error)."""
+        if self.error is not None:
+            raise self.error
+        if self.suspended is not None:
+            await _resume(*self.suspended)
+
+
+@types.coroutine
+def _resume(step: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, None]:
+    """Drive ``step``, which suspended by yielding ``yielded``, to its end: as ``await`` would.
+
+    What the event loop sends or throws in (results, ``CancelledError`` from a
+    timeout) is passed on to ``step``.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            step.close()
+            raise
+        except BaseException as exc:
+            try:
+                yielded = step.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                yielded = step.send(sent)
+            except StopIteration:
+                return
+
+
 class PluginSlot:
     """A plugin's hook functions with its failure policy, breaker and counters."""
 
@@ -45,7 +96,9 @@ class PluginSlot:
     ) -> None:
         self.name = plugin.name
         self.should_route: Callable[[Any], bool] = plugin.should_route
-        self.route: Callable[[Any], Awaitable[None]] = plugin.route
+        self.route: Callable[[Any], Coroutine[Any, Any, None]] = cast(
+            "Callable[[Any], Coroutine[Any, Any, None]]", plugin.route
+        )
         self.policy = policy
         self.breaker = CircuitBreaker(policy.failure_threshold, policy.reset_seconds, clock)
         self.stats = stats
@@ -72,12 +125,18 @@ class MessageRouter:
         self._stats = stats
         self._dlq_topic = dlq_topic
 
-    async def route(self, message: Any, source: SourceRecord) -> Sequence[str]:
+    def route(self, message: Any, source: SourceRecord) -> Sequence[str] | Coroutine[Any, Any, Sequence[str]]:
         """Offer ``message`` to every plugin; returns the topics it was routed to.
 
-        ``source`` must already be the current source (``envelope.current_source``).
+        Runs synchronously while every plugin's ``route`` finishes without
+        suspending, the usual case since ``send_to_topic`` only enqueues: no
+        coroutine, task or timer per message. Once a ``route`` suspends, fails
+        or sends to a topic not yet checked, the rest of the work is returned
+        as a coroutine for the caller to await. ``source`` must already be the
+        current source (``envelope.current_source``).
         """
-        pending = self._producer.pending
+        producer = self._producer
+        pending = producer.pending
         start = len(pending)
         for slot in self.slots:
             try:
@@ -91,16 +150,58 @@ class MessageRouter:
             if not matched:
                 continue
             slot.stats.matched += 1
-            if slot.breaker.state is BreakerState.CLOSED or slot.breaker.allow():
-                await self._attempt(slot, message, source)
-            else:
+            breaker = slot.breaker
+            if breaker.state is not BreakerState.CLOSED and not breaker.allow():
                 self._park_open(slot, source)
+                continue
+            mark = len(pending)
+            step = slot.route(message)
+            try:
+                yielded = step.send(None)
+            except StopIteration:
+                if producer.has_unchecked_topics:
+                    return self._finish(slot, message, source, start, _Started(mark))
+                self._succeeded(slot, source, len(pending) - mark)
+                continue
+            except Exception as exc:
+                return self._finish(slot, message, source, start, _Started(mark, error=exc))
+            return self._finish(slot, message, source, start, _Started(mark, suspended=(step, yielded)))
+        return self._topics(start)
+
+    def _topics(self, start: int) -> Sequence[str]:
+        pending = self._producer.pending
         if len(pending) == start:
             return _NOWHERE
         topics = [r.topic for r in pending[start:] if r.plugin is not None]
         return list(dict.fromkeys(topics)) if len(topics) > 1 else topics
 
-    async def _attempt(self, slot: PluginSlot, message: Any, source: SourceRecord) -> None:
+    async def _finish(
+        self, slot: PluginSlot, message: Any, source: SourceRecord, start: int, started: _Started
+    ) -> Sequence[str]:
+        """The rest of :meth:`route`, from ``slot``'s attempt that did not finish synchronously."""
+        await self._attempt(slot, message, source, started)
+        slots = self.slots
+        for later in slots[slots.index(slot) + 1 :]:
+            try:
+                matched = later.should_route(message)
+            except Exception as exc:
+                if later.breaker.allow():
+                    self._give_up(later, source, exc, "should_route")
+                else:
+                    self._park_open(later, source)
+                continue
+            if not matched:
+                continue
+            later.stats.matched += 1
+            if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
+                await self._attempt(later, message, source)
+            else:
+                self._park_open(later, source)
+        return self._topics(start)
+
+    async def _attempt(
+        self, slot: PluginSlot, message: Any, source: SourceRecord, started: _Started | None = None
+    ) -> None:
         policy = slot.policy
         producer = self._producer
         pending = producer.pending
@@ -109,8 +210,14 @@ class MessageRouter:
         for attempt in range(attempts):
             mark = len(pending)
             try:
+                # The deadline starts when a first attempt begun by ``route`` first
+                # waits; before that it ran without yielding, which no timeout can stop.
                 async with asyncio.timeout(policy.timeout_seconds):
-                    await slot.route(message)
+                    if attempt == 0 and started is not None:
+                        mark = started.mark
+                        await started.finish()
+                    else:
+                        await slot.route(message)
                     await producer.check_new_topics()
             except Exception as exc:
                 producer.rollback(mark)
@@ -132,20 +239,23 @@ class MessageRouter:
                     slot.stats.retries += 1
                     await asyncio.sleep(policy.backoff(attempt))
                 continue
-            slot.stats.sent += len(pending) - mark
-            breaker = slot.breaker
-            if breaker.failures or breaker.state is not BreakerState.CLOSED:
-                if breaker.state is BreakerState.HALF_OPEN:
-                    log.warning(
-                        "plugin %s recovered: circuit breaker closed",
-                        slot.name,
-                        extra={"plugin": slot.name, "trace_id": source.trace_id},
-                    )
-                breaker.record_success()
-                slot.stats.breaker_state = breaker.state.value
+            self._succeeded(slot, source, len(pending) - mark)
             return
         assert error is not None
         self._give_up(slot, source, error, "route")
+
+    def _succeeded(self, slot: PluginSlot, source: SourceRecord, sent: int) -> None:
+        slot.stats.sent += sent
+        breaker = slot.breaker
+        if breaker.failures or breaker.state is not BreakerState.CLOSED:
+            if breaker.state is BreakerState.HALF_OPEN:
+                log.warning(
+                    "plugin %s recovered: circuit breaker closed",
+                    slot.name,
+                    extra={"plugin": slot.name, "trace_id": source.trace_id},
+                )
+            breaker.record_success()
+            slot.stats.breaker_state = breaker.state.value
 
     def _give_up(self, slot: PluginSlot, source: SourceRecord, exc: BaseException, stage: str) -> None:
         error = describe_exception(exc, slot.policy.timeout_seconds)

@@ -120,10 +120,12 @@ class WorkerSettings(_Strict):
 
 
 class MetricsSettings(_Strict):
-    """The Prometheus endpoint; off unless a port is given."""
+    """The Prometheus and health endpoint; off unless a port is given (0: any free port)."""
 
     port: int | None = Field(default=None, ge=0, le=65535)
     host: str = "0.0.0.0"
+    #: Time one matched message in this many per plugin for ``kafka_pipeline_plugin_route_seconds``.
+    route_timing_sample_every: int = Field(default=16, ge=1)
 
 
 class PipelineConfig(_Strict):
@@ -154,13 +156,20 @@ class PipelineConfig(_Strict):
         return self.plugins.get(name) or PluginSettings()
 
     def with_overrides(self, **overrides: Any) -> PipelineConfig:
-        """A copy with command-line overrides (``bootstrap_servers``, ``group_id``, ``delta_root``)."""
+        """A copy with command-line overrides.
+
+        ``bootstrap_servers``, ``group_id``, ``delta_root`` and ``metrics_port``;
+        a value of None (an option not given) keeps the file's.
+        """
         kafka = {k: v for k, v in overrides.items() if k in {"bootstrap_servers", "group_id"} and v}
         new = self.model_copy(update={"kafka": self.kafka.model_copy(update=kafka)})
         if overrides.get("delta_root"):
             new = new.model_copy(
                 update={"delta": new.delta.model_copy(update={"root": str(overrides["delta_root"])})}
             )
+        if overrides.get("metrics_port") is not None:
+            port = int(overrides["metrics_port"])
+            new = new.model_copy(update={"metrics": new.metrics.model_copy(update={"port": port})})
         return new
 
 

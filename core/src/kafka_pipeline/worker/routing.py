@@ -6,6 +6,11 @@ message. A plugin that raises, times out or sends to a topic that does not
 exist fails only its own part: its records of the failed attempt are
 dropped, the message is retried for it, then parked in the DLQ for it alone,
 and the other plugins and the Delta row go on as if nothing happened.
+
+One match in ``metrics.route_timing_sample_every`` per plugin (the first
+always) has its ``route`` call timed into the plugin's
+:class:`~kafka_pipeline.worker.timing.RouteTimings`: a modulo per match, and
+two clock reads per sampled one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import logging
 import time
 import types
 from collections.abc import Callable, Coroutine, Generator, Sequence
+from time import perf_counter
 from typing import Any, cast
 
 from kafka_pipeline.config import PipelineConfig
@@ -24,6 +30,7 @@ from kafka_pipeline.worker.dlq import DlqReason, describe_exception, dlq_headers
 from kafka_pipeline.worker.producer import RoutedProducer
 from kafka_pipeline.worker.resilience import BreakerState, CircuitBreaker, PluginPolicy
 from kafka_pipeline.worker.stats import PluginStats, WorkerStats
+from kafka_pipeline.worker.timing import DEFAULT_SAMPLE_EVERY
 
 __all__ = ["MessageRouter", "PluginSlot"]
 
@@ -35,7 +42,7 @@ _NOWHERE: tuple[str, ...] = ()
 class _Started:
     """A plugin's first attempt that ``route`` began by hand and could not finish synchronously."""
 
-    __slots__ = ("error", "mark", "suspended")
+    __slots__ = ("began", "error", "mark", "suspended")
 
     def __init__(
         self,
@@ -43,11 +50,14 @@ class _Started:
         *,
         error: Exception | None = None,
         suspended: tuple[Coroutine[Any, Any, Any], Any] | None = None,
+        began: float | None = None,
     ) -> None:
         #: ``len(pending)`` before the attempt: where a failed attempt is cut back to.
         self.mark = mark
         self.error = error
         self.suspended = suspended
+        #: When a timed attempt began (``perf_counter``); None when it is not timed.
+        self.began = began
 
     async def finish(self) -> None:
         """Let the attempt run to its end under the caller's timeout (or raise its error)."""
@@ -85,7 +95,17 @@ def _resume(step: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any,
 class PluginSlot:
     """A plugin's hook functions with its failure policy, breaker and counters."""
 
-    __slots__ = ("breaker", "name", "policy", "route", "should_route", "stats")
+    __slots__ = (
+        "breaker",
+        "instance",
+        "name",
+        "policy",
+        "route",
+        "sample_every",
+        "sample_first",
+        "should_route",
+        "stats",
+    )
 
     def __init__(
         self,
@@ -93,8 +113,10 @@ class PluginSlot:
         policy: PluginPolicy,
         stats: PluginStats,
         clock: Callable[[], float],
+        sample_every: int = DEFAULT_SAMPLE_EVERY,
     ) -> None:
         self.name = plugin.name
+        self.instance = plugin.plugin
         self.should_route: Callable[[Any], bool] = plugin.should_route
         self.route: Callable[[Any], Coroutine[Any, Any, None]] = cast(
             "Callable[[Any], Coroutine[Any, Any, None]]", plugin.route
@@ -102,6 +124,13 @@ class PluginSlot:
         self.policy = policy
         self.breaker = CircuitBreaker(policy.failure_threshold, policy.reset_seconds, clock)
         self.stats = stats
+        #: The match numbers ``n`` with ``n % sample_every == sample_first`` are timed: 1, 1 + every, ...
+        self.sample_every = sample_every
+        self.sample_first = 1 % sample_every
+
+    def timed(self) -> bool:
+        """Whether the match just counted is one to time."""
+        return self.stats.matched % self.sample_every == self.sample_first
 
 
 class MessageRouter:
@@ -117,13 +146,32 @@ class MessageRouter:
         dlq_topic: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.slots = tuple(
-            PluginSlot(p, PluginPolicy.for_plugin(config, p.name), stats.plugin(p.name), clock)
-            for p in plugins
-        )
+        self._sample_every = config.metrics.route_timing_sample_every
+        self._clock = clock
         self._producer = producer
         self._stats = stats
         self._dlq_topic = dlq_topic
+        self.slots: tuple[PluginSlot, ...] = ()
+        self.replace_plugins(plugins, config)
+
+    def replace_plugins(self, plugins: Sequence[RegisteredPlugin[Any]], config: PipelineConfig) -> None:
+        """Route through ``plugins`` (in this order) from the next message on: a hot reload.
+
+        A plugin whose instance and failure policy are unchanged keeps its
+        slot, breaker state included; any other gets a new, closed breaker.
+        Call it between messages, never while one is being routed.
+        """
+        current = {slot.name: slot for slot in self.slots}
+        slots = []
+        for plugin in plugins:
+            policy = PluginPolicy.for_plugin(config, plugin.name)
+            slot = current.get(plugin.name)
+            if slot is None or slot.instance is not plugin.plugin or slot.policy != policy:
+                stats = self._stats.plugin(plugin.name)
+                slot = PluginSlot(plugin, policy, stats, self._clock, self._sample_every)
+                stats.breaker_state = slot.breaker.state.value
+            slots.append(slot)
+        self.slots = tuple(slots)
 
     def route(self, message: Any, source: SourceRecord) -> Sequence[str] | Coroutine[Any, Any, Sequence[str]]:
         """Offer ``message`` to every plugin; returns the topics it was routed to.
@@ -155,17 +203,23 @@ class MessageRouter:
                 self._park_open(slot, source)
                 continue
             mark = len(pending)
+            began = perf_counter() if slot.timed() else None
             step = slot.route(message)
             try:
                 yielded = step.send(None)
             except StopIteration:
+                if began is not None:
+                    slot.stats.route_seconds.observe(perf_counter() - began)
                 if producer.has_unchecked_topics:
                     return self._finish(slot, message, source, start, _Started(mark))
                 self._succeeded(slot, source, len(pending) - mark)
                 continue
             except Exception as exc:
+                if began is not None:
+                    slot.stats.route_seconds.observe(perf_counter() - began)
                 return self._finish(slot, message, source, start, _Started(mark, error=exc))
-            return self._finish(slot, message, source, start, _Started(mark, suspended=(step, yielded)))
+            started = _Started(mark, suspended=(step, yielded), began=began)
+            return self._finish(slot, message, source, start, started)
         return self._topics(start)
 
     def _topics(self, start: int) -> Sequence[str]:
@@ -194,14 +248,24 @@ class MessageRouter:
                 continue
             later.stats.matched += 1
             if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
-                await self._attempt(later, message, source)
+                await self._attempt(later, message, source, timed=later.timed())
             else:
                 self._park_open(later, source)
         return self._topics(start)
 
     async def _attempt(
-        self, slot: PluginSlot, message: Any, source: SourceRecord, started: _Started | None = None
+        self,
+        slot: PluginSlot,
+        message: Any,
+        source: SourceRecord,
+        started: _Started | None = None,
+        *,
+        timed: bool = False,
     ) -> None:
+        """Try ``slot``'s ``route`` until it succeeds or its retries are spent.
+
+        ``timed``: time the first try (a first try begun by :meth:`route` carries its own start).
+        """
         policy = slot.policy
         producer = self._producer
         pending = producer.pending
@@ -209,15 +273,22 @@ class MessageRouter:
         error: Exception | None = None
         for attempt in range(attempts):
             mark = len(pending)
+            began = None
+            if attempt == 0:
+                began = started.began if started is not None else perf_counter() if timed else None
             try:
                 # The deadline starts when a first attempt begun by ``route`` first
                 # waits; before that it ran without yielding, which no timeout can stop.
                 async with asyncio.timeout(policy.timeout_seconds):
-                    if attempt == 0 and started is not None:
-                        mark = started.mark
-                        await started.finish()
-                    else:
-                        await slot.route(message)
+                    try:
+                        if attempt == 0 and started is not None:
+                            mark = started.mark
+                            await started.finish()
+                        else:
+                            await slot.route(message)
+                    finally:
+                        if began is not None:  # a timeout too: it took that long
+                            slot.stats.route_seconds.observe(perf_counter() - began)
                     await producer.check_new_topics()
             except Exception as exc:
                 producer.rollback(mark)

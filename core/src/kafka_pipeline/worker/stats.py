@@ -1,7 +1,8 @@
 """``WorkerStats``: what the worker has done so far, in plain counters.
 
 The worker bumps plain ints on its hot path and nothing else; the ``demo``
-summary and the Prometheus exporter read these objects when they like.
+summary and the Prometheus collector (``kafka_pipeline.metrics``, on the
+endpoint's thread, at scrape time) read these objects when they like.
 Counts of routed records and Delta rows are of work handed over, and become
 durable at the next flush (see :class:`FlushReport`).
 """
@@ -12,6 +13,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from kafka_pipeline.worker.timing import RouteTimings
 
 __all__ = ["FlushReport", "PluginStats", "WorkerStats"]
 
@@ -36,6 +39,8 @@ class PluginStats:
     breaker_opened: int = 0
     #: ``closed``, ``open`` or ``half_open``.
     breaker_state: str = "closed"
+    #: How long ``route`` took, for a sample of the matched messages.
+    route_seconds: RouteTimings = field(default_factory=RouteTimings)
 
 
 @dataclass(slots=True)
@@ -79,6 +84,12 @@ class WorkerStats:
     rebalances: int = 0
     assignment: list[tuple[str, int]] = field(default_factory=list)
     last_flush: FlushReport | None = None
+    #: Records behind the high watermark per assigned ``(topic, partition)``, as of the last poll.
+    consumer_lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: When the consumer loop last came back from a poll (``time.monotonic``); None before the first.
+    last_poll_at: float | None = None
+    #: Configuration reloads by result: ``applied`` or ``refused``.
+    reloads: Counter[str] = field(default_factory=Counter)
 
     def plugin(self, name: str) -> PluginStats:
         stats = self.plugins.get(name)
@@ -128,4 +139,6 @@ class WorkerStats:
             "offsets_committed": self.offsets_committed,
             "rebalances": self.rebalances,
             "assignment": [f"{t}[{p}]" for t, p in self.assignment],
+            "consumer_lag": {f"{t}[{p}]": lag for (t, p), lag in sorted(self.consumer_lag.items())},
+            "reloads": dict(self.reloads),
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -225,13 +225,22 @@ class PluginRegistry(Generic[T]):
                 errors[p.name] = exc
         return errors
 
-    async def start(self) -> dict[str, BaseException]:
-        """Await every plugin's ``start`` in priority order; returns the failures by plugin."""
-        return await self._lifecycle("start", self._ordered)
+    async def start(self, only: Collection[str] | None = None) -> dict[str, BaseException]:
+        """Await every plugin's (or ``only`` these plugins') ``start`` in priority order.
 
-    async def stop(self) -> dict[str, BaseException]:
-        """Await every plugin's ``stop`` in reverse priority order; returns the failures."""
-        return await self._lifecycle("stop", self._ordered[::-1])
+        Returns the failures by plugin.
+        """
+        return await self._lifecycle("start", self._selected(only))
+
+    async def stop(self, only: Collection[str] | None = None) -> dict[str, BaseException]:
+        """Await every plugin's (or ``only`` these plugins') ``stop`` in reverse priority order.
+
+        Returns the failures by plugin.
+        """
+        return await self._lifecycle("stop", self._selected(only)[::-1])
+
+    def _selected(self, only: Collection[str] | None) -> tuple[RegisteredPlugin[T], ...]:
+        return self._ordered if only is None else tuple(p for p in self._ordered if p.name in only)
 
     async def dispatch(self, message: T, source: SourceRecord | None = None) -> list[PluginOutcome]:
         """Offer ``message`` to every plugin in order, isolating each one's errors.

@@ -40,6 +40,12 @@ log = logging.getLogger("kafka_pipeline.worker")
 @click.option("--bootstrap-servers", metavar="HOST:PORT[,...]", help="Overrides kafka.bootstrap_servers.")
 @click.option("--group-id", metavar="GROUP", help="Overrides kafka.group_id.")
 @click.option("--delta-root", metavar="PATH_OR_URI", help="Overrides delta.root.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve /metrics, /healthz and /readyz on this port (0: any free port). Overrides metrics.port.",
+)
 def worker(
     *,
     domain_name: str,
@@ -49,6 +55,7 @@ def worker(
     bootstrap_servers: str | None,
     group_id: str | None,
     delta_root: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Consume a domain's results, route them, append them to Delta, commit offsets.
 
@@ -58,13 +65,22 @@ def worker(
     with the reason when it cannot go on (a missing topic, the broker or the
     storage down past every retry); nothing uncommitted is lost, a restart
     picks it up.
+
+    The plugin settings (plugins, load, strict, resilience) are reloaded
+    without a restart when the config file changes, or on SIGHUP; an invalid
+    new file is refused with an error in the log and the worker carries on.
     """
     # Heavy imports (aiokafka, deltalake, pyarrow) only for this command.
     from kafka_pipeline.worker import Worker
+    from kafka_pipeline.worker.config_watch import ConfigFile
 
-    config = load_pipeline_config(config_path).with_overrides(
-        bootstrap_servers=bootstrap_servers, group_id=group_id, delta_root=delta_root
-    )
+    overrides = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group_id,
+        "delta_root": delta_root,
+        "metrics_port": metrics_port,
+    }
+    config = load_pipeline_config(config_path).with_overrides(**overrides)
     installation = discover_quietly(config, strict=None)
     require_domain(installation, domain_name)
     for problem in installation.problems():
@@ -75,6 +91,7 @@ def worker(
         installation.registry(domain_name),
         create_topics=create_topics,
         exit_when_idle=exit_when_idle,
+        config_file=ConfigFile(config_path, overrides),
     )
     asyncio.run(runner.run(handle_signals=True))
     stats = runner.stats

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -15,15 +14,20 @@ from aiokafka.errors import KafkaConnectionError
 from kafka_pipeline.config import PipelineConfig
 from kafka_pipeline.domain import Domain
 from kafka_pipeline.loading import discover, strict_mode
+from kafka_pipeline.metrics.server import MetricsServer, Readiness
 from kafka_pipeline.registry import PluginRegistry
 from kafka_pipeline.worker.batch import BatchProcessor, FlushListener, Offsets
 from kafka_pipeline.worker.clients import make_admin, make_consumer, make_producer
+from kafka_pipeline.worker.config_watch import ConfigFile
 from kafka_pipeline.worker.delta_writer import DeltaWriter
 from kafka_pipeline.worker.errors import BrokerConnectionError, WorkerError
+from kafka_pipeline.worker.lag import LagTracker
 from kafka_pipeline.worker.offsets import commit_offsets
 from kafka_pipeline.worker.producer import RoutedProducer
 from kafka_pipeline.worker.rebalance import Rebalancer
+from kafka_pipeline.worker.reload import Reloader
 from kafka_pipeline.worker.routing import MessageRouter
+from kafka_pipeline.worker.signals import WorkerSignals
 from kafka_pipeline.worker.stats import FlushReport, WorkerStats
 from kafka_pipeline.worker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
 
@@ -54,7 +58,11 @@ class Worker:
 
     ``stats`` is updated as the worker goes; listeners added with
     :meth:`add_flush_listener` hear of every flush, i.e. of progress that
-    is durable.
+    is durable. With ``metrics.port`` set, :attr:`metrics` serves them to
+    Prometheus with ``/healthz`` and ``/readyz`` (:meth:`readiness`).
+
+    With ``config_file``, the worker reloads its plugin settings when the
+    file changes or on SIGHUP (see :meth:`reload`).
 
     Args:
         config: the pipeline configuration (command-line overrides applied).
@@ -66,6 +74,8 @@ class Worker:
         client_options: extra keyword arguments for every aiokafka client,
             e.g. ``sasl_oauth_token_provider``.
         breaker_clock: the clock of the plugins' circuit breakers (tests replace it).
+        config_file: the file ``config`` came from, watched for changes.
+        reload_interval: seconds between two looks at ``config_file``; None: on SIGHUP only.
     """
 
     def __init__(
@@ -79,6 +89,8 @@ class Worker:
         new_topic_partitions: int = DEV_TOPIC_PARTITIONS,
         client_options: Mapping[str, Any] | None = None,
         breaker_clock: Callable[[], float] = time.monotonic,
+        config_file: ConfigFile | None = None,
+        reload_interval: float | None = 1.0,
     ) -> None:
         self.config = config
         self.domain = domain
@@ -113,6 +125,15 @@ class Worker:
         self._batch: BatchProcessor | None = None
         self._last_activity = time.monotonic()
         self._running = False
+        self._consuming = False
+        self._router: MessageRouter | None = None
+        self._lag = LagTracker(self.stats)
+        self.config_file = config_file
+        self._reload_interval = reload_interval
+        self._hangup = asyncio.Event()
+        self._reloader: Reloader | None = None
+        #: The metrics endpoint while :meth:`run` runs, when ``metrics.port`` is set.
+        self.metrics: MetricsServer | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig, domain: str, **options: Any) -> Worker:
@@ -145,8 +166,17 @@ class Worker:
         self._running = True
         async with contextlib.AsyncExitStack() as stack:
             if handle_signals:
-                stack.callback(self._remove_signal_handlers, self._install_signal_handlers())
+                signals = WorkerSignals(
+                    stop=self.request_stop, stopping=lambda: self.stopping, hangup=self._on_hangup
+                )
+                signals.install()
+                stack.callback(signals.remove)
+            if self.config.metrics.port is not None:
+                await self._serve_metrics(stack)
             consumer, routed = await self._start(stack)
+            if self.config_file is not None and self._reloader is not None:
+                watch = self._reloader.watch(self.config_file, self._hangup, self._reload_interval)
+                stack.push_async_callback(_cancel, asyncio.create_task(watch))
             await self._consume(consumer, routed)
             assert self._batch is not None
             async with self._lock:
@@ -194,8 +224,10 @@ class Worker:
             failed=lambda: self._fatal is not None,
             fail=self._fail,
         )
+        assert self._router is not None
+        self._reloader = Reloader(self, self._router, routed, self._lock)
         self.registry.attach(routed)
-        stack.push_async_callback(self.registry.stop)
+        stack.push_async_callback(self._stop_plugins)
         failed = await self.registry.start()
         if failed and strict_mode(self.config):
             names = ", ".join(sorted(failed))
@@ -214,7 +246,7 @@ class Worker:
         return consumer, routed
 
     def _make_batch(self, routed: RoutedProducer, consumer: Any) -> BatchProcessor:
-        router = MessageRouter(
+        router = self._router = MessageRouter(
             self.registry.plugins,
             self.config,
             routed,
@@ -247,6 +279,10 @@ class Worker:
         batch.listeners = self._listeners
         return batch
 
+    async def _stop_plugins(self) -> None:
+        # The registry in place at the end: a reload may have swapped the one started with.
+        await self.registry.stop()
+
     async def _connect(self, admin: Any) -> None:
         servers = self.config.kafka.bootstrap_servers
         try:
@@ -265,6 +301,8 @@ class Worker:
         max_records = self.config.worker.batch_max_records
         stop = asyncio.ensure_future(self._stop.wait())
         self._last_activity = time.monotonic()
+        self._consuming = True
+        lag_generation = rebalancer.generation
         try:
             while not self._stop.is_set():
                 generation = rebalancer.generation
@@ -279,8 +317,11 @@ class Worker:
                 records = poll.result()
                 if self._fatal is not None:
                     return
-                now = time.monotonic()
+                now = self.stats.last_poll_at = time.monotonic()
                 async with self._lock:
+                    if lag_generation != rebalancer.generation:
+                        lag_generation = rebalancer.generation
+                        self._lag.forget()
                     if records and generation != rebalancer.generation:
                         rebalancer.fetch_again(consumer, records)
                     elif records:
@@ -289,6 +330,9 @@ class Worker:
                             await batch.process(tp.topic, tp.partition, partition_records)
                         self.stats.batches += 1
                         await routed.dispatch()
+                        await self._lag.update(consumer, records)
+                    else:
+                        await self._lag.update(consumer)
                     if batch.should_flush():
                         await batch.flush()
                 idle = self.exit_when_idle
@@ -296,33 +340,69 @@ class Worker:
                     log.info("no message for %gs: stopping (--exit-when-idle)", idle)
                     break
         finally:
+            self._consuming = False
             stop.cancel()
+
+    # -- metrics and health --------------------------------------------------------
+
+    async def _serve_metrics(self, stack: contextlib.AsyncExitStack) -> None:
+        # Imported here: the collector reads this package's stats, so this package cannot import it first.
+        from kafka_pipeline.metrics.collector import worker_registry
+
+        settings = self.config.metrics
+        assert settings.port is not None
+        registry = worker_registry(self.stats, self.domain.name, lambda: self.readiness().ready)
+        server = MetricsServer(registry, self.readiness, host=settings.host, port=settings.port)
+        server.start()
+        self.metrics = server
+        # Shutting the server down waits for its thread: not on the loop.
+        stack.push_async_callback(asyncio.to_thread, server.stop)
+        log.info("metrics at %s/metrics, probes at /healthz and /readyz", server.url)
+
+    def readiness(self) -> Readiness:
+        """Ready: consuming, partitions assigned, and a poll came back recently.
+
+        "Recently" is ``kafka.max_poll_interval_ms``, the bound after which
+        Kafka itself would consider the worker stuck. Safe to call from any thread.
+        """
+        reasons = []
+        if self._stop.is_set():
+            reasons.append("stopping")
+        elif not self._consuming:
+            reasons.append("starting: not consuming yet")
+        if not self.stats.assignment:
+            reasons.append(f"no partition of {self.source_topic} assigned to this worker")
+        last_poll = self.stats.last_poll_at
+        limit = self.config.kafka.max_poll_interval_ms / 1000
+        if last_poll is not None and time.monotonic() - last_poll > limit:
+            reasons.append(f"no poll for more than {limit:g}s (kafka.max_poll_interval_ms)")
+        return Readiness(not reasons, tuple(reasons))
+
+    # -- hot reload ----------------------------------------------------------------
+
+    async def reload(self, config: PipelineConfig, *, why: str = "reload requested") -> bool:
+        """Apply the plugin settings of ``config`` between two batches; False when refused.
+
+        See :class:`~kafka_pipeline.worker.reload.Reloader`. Raises
+        :class:`WorkerError` when the worker is not running.
+        """
+        if self._reloader is None:
+            raise WorkerError("only a running worker reloads; pass the new config to a new Worker instead")
+        return await self._reloader.reload(config, why=why)
 
     # -- signals -------------------------------------------------------------------
 
-    def _install_signal_handlers(self) -> list[signal.Signals]:
-        loop = asyncio.get_running_loop()
-        installed = []
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                installed.append(sig)
-        return installed
-
-    @staticmethod
-    def _remove_signal_handlers(installed: list[signal.Signals]) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        if self._stop.is_set():
-            log.warning(
-                "%s again: still finishing the batch in hand (SIGKILL aborts; nothing is lost)", sig.name
-            )
+    def _on_hangup(self) -> None:
+        if self.config_file is None:
+            log.warning("SIGHUP received, but this worker has no configuration file to reload")
             return
-        log.warning("%s received: finishing the batch in hand, then stopping", sig.name)
-        self.request_stop()
+        self._hangup.set()
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _quietly(close: Callable[[], Awaitable[object]]) -> None:

@@ -123,7 +123,7 @@ class DeltaWriter:
         rows: dict[str, int] = {}
         duplicates: dict[str, int] = {}
         for table, buffer in self.buffers.items():
-            if buffer.rows:
+            if len(buffer):
                 rows[table], duplicates[table] = await self._flush_table(table, buffer)
         return FlushResult(rows, duplicates)
 
@@ -140,7 +140,7 @@ class DeltaWriter:
                     log.info(
                         "skipping %d rows already in Delta table %s", dropped, table, extra={"table": table}
                     )
-                if not buffer.rows:
+                if not len(buffer):
                     return 0, dropped
                 last = buffer.last_offsets()
                 data = buffer.to_arrow()

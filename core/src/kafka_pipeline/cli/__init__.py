@@ -18,6 +18,7 @@ from kafka_pipeline.cli.common import KafkaPipelineGroup
 from kafka_pipeline.cli.demo import demo
 from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
+from kafka_pipeline.cli.replay import replay
 from kafka_pipeline.cli.route import route
 from kafka_pipeline.cli.worker import worker
 from kafka_pipeline.logs import configure_logging
@@ -62,4 +63,5 @@ main.add_command(check)
 main.add_command(route)
 main.add_command(new_plugin)
 main.add_command(worker)
+main.add_command(replay)
 main.add_command(demo)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from integration.kit import (
     Names,
@@ -133,6 +134,15 @@ def test_a_result_the_rules_pass_over_is_neither_routed_nor_parked(run: Run) -> 
 
 def test_a_routed_message_is_forwarded_byte_for_byte(run: Run) -> None:
     assert all(r.value == run.sent[r.key.decode()] for r in run.express if r.key)
+
+
+def test_routed_records_land_on_the_partition_kafkas_key_rule_gives(run: Run) -> None:
+    partitions = [0, 1, 2]
+    expected = DefaultPartitioner()
+
+    assert [r.partition for r in run.express] == [
+        expected(r.key, partitions, partitions) for r in run.express
+    ]
 
 
 def test_routed_records_name_their_plugin_and_source_record(run: Run) -> None:

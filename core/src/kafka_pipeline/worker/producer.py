@@ -4,9 +4,9 @@
 :meth:`RoutedProducer.send` only encodes the record and appends it to a
 list. The worker marks the list before each plugin attempt and cuts it back
 when the attempt fails, so a retried attempt never sends twice. After each
-poll batch the records go to one shared ``AIOKafkaProducer`` with ``send``
-(which batches them per partition); before offsets are committed, every
-delivery future is awaited, and failed records are sent again.
+poll batch the records go to one shared ``AIOKafkaProducer`` as one record
+batch per topic partition (``send_batch``); before offsets are committed,
+every batch's delivery future is awaited, and failed records are sent again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from aiokafka.errors import KafkaError
 
 from kafka_pipeline.envelope import Headers, current_source, encode_key, encode_payload, routed_headers
+from kafka_pipeline.partitioner import KeyPartitioner
 from kafka_pipeline.worker.errors import DeliveryError
 from kafka_pipeline.worker.stats import WorkerStats
 from kafka_pipeline.worker.topics import TopicAdmin
@@ -64,7 +65,11 @@ class RoutedProducer:
         self._sleep = sleep
         #: Records not yet handed to the producer, in the order they were sent.
         self.pending: list[OutgoingRecord] = []
-        self._inflight: list[tuple[OutgoingRecord, asyncio.Future[Any]]] = []
+        #: Batches handed to the producer: their records, delivery future and value bytes.
+        self._inflight: list[tuple[list[OutgoingRecord], asyncio.Future[Any], int]] = []
+        #: Records acknowledged since the last :meth:`drain`.
+        self._acknowledged = 0
+        self._partitioner = KeyPartitioner()
         self._failed: list[tuple[OutgoingRecord, BaseException]] = []
         self._known_topics: set[str] = set()
         self._unchecked: dict[str, str] = {}
@@ -133,51 +138,112 @@ class RoutedProducer:
         for record in pending:
             if record.plugin is not None:
                 by_topic[record.topic] += 1
-            await self._hand_over(record)
+        await self._hand_over(pending)
+        self._forget_acknowledged()
 
-    async def _hand_over(self, record: OutgoingRecord) -> None:
-        value = record.value
-        # Kafka needs a key or a value; an empty, keyless source record is parked as b"".
-        if value is None and record.key is None:
-            value = b""
+    async def _hand_over(self, records: list[OutgoingRecord]) -> None:
+        """Send ``records`` as one record batch per topic partition.
+
+        aiokafka's per-record ``send`` (a coroutine, a future, a partition
+        lookup and, on acknowledgement, a metadata object per record) was
+        the largest cost of routing. Building the batches here is a plain
+        loop; each record goes to the partition Kafka's key rule gives it
+        (:class:`~kafka_pipeline.partitioner.KeyPartitioner`), as with
+        ``send``, and keeps its order within the partition.
+        """
+        groups: dict[tuple[str, int], list[OutgoingRecord]] = {}
+        partitions_of: dict[str, list[int] | KafkaError] = {}
+        partition_for = self._partitioner
+        for record in records:
+            topic = record.topic
+            partitions = partitions_of.get(topic)
+            if partitions is None:
+                try:
+                    partitions = sorted(await self._producer.partitions_for(topic))
+                except KafkaError as exc:  # no metadata: one wait per topic, not per record
+                    partitions = exc
+                partitions_of[topic] = partitions
+            if isinstance(partitions, KafkaError):
+                self._failed.append((record, partitions))
+                continue
+            where = (topic, partition_for(record.key, partitions, partitions))
+            group = groups.get(where)
+            if group is None:
+                groups[where] = [record]
+            else:
+                group.append(record)
+        for (topic, partition), group in groups.items():
+            await self._send_batches(topic, partition, group)
+
+    async def _send_batches(self, topic: str, partition: int, records: list[OutgoingRecord]) -> None:
+        producer = self._producer
+        builder = producer.create_batch()
+        batch: list[OutgoingRecord] = []
+        for record in records:
+            value = record.value
+            # Kafka needs a key or a value; an empty, keyless source record is parked as b"".
+            if value is None and record.key is None:
+                value = b""
+            # A full builder refuses the record; a fresh one takes any first record, however big.
+            if builder.append(timestamp=None, key=record.key, value=value, headers=record.headers) is None:
+                await self._submit(builder, topic, partition, batch)
+                builder, batch = producer.create_batch(), []
+                builder.append(timestamp=None, key=record.key, value=value, headers=record.headers)
+            batch.append(record)
+        await self._submit(builder, topic, partition, batch)
+
+    async def _submit(self, builder: Any, topic: str, partition: int, batch: list[OutgoingRecord]) -> None:
         try:
-            future = await self._producer.send(record.topic, value, key=record.key, headers=record.headers)
+            future = await self._producer.send_batch(builder, topic, partition=partition)
         except KafkaError as exc:
-            self._failed.append((record, exc))
+            self._failed.extend((record, exc) for record in batch)
             return
-        self._inflight.append((record, future))
-        self.inflight_bytes += len(value or b"")
+        size = sum(len(r.value or b"") for r in batch)
+        self._inflight.append((batch, future, size))
+        self.inflight_bytes += size
+
+    def _forget_acknowledged(self) -> None:
+        """Let go of batches the broker has acknowledged: memory stays bounded between flushes."""
+        still: list[tuple[list[OutgoingRecord], asyncio.Future[Any], int]] = []
+        for entry in self._inflight:
+            batch, future, size = entry
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._acknowledged += len(batch)
+                self.inflight_bytes -= size
+            else:
+                still.append(entry)
+        self._inflight = still
 
     @property
     def outstanding(self) -> int:
         """Records handed over or pending and not yet acknowledged."""
-        return len(self.pending) + len(self._inflight) + len(self._failed)
+        return len(self.pending) + sum(len(b) for b, _, _ in self._inflight) + len(self._failed)
 
     async def drain(self) -> int:
         """Wait until every record handed over is acknowledged, sending failed ones again.
 
-        Returns how many records were acknowledged. Raises
+        Returns how many records were acknowledged since the last drain. Raises
         :class:`DeliveryError` once ``retries`` rounds could not deliver them all.
         """
         await self.dispatch()
-        delivered = 0
         attempt = 0
         while True:
             inflight, self._inflight = self._inflight, []
             failed, self._failed = self._failed, []
-            for record, future in inflight:
+            for batch, future, _ in inflight:
                 try:
                     await future
                 except asyncio.CancelledError:
                     if not future.cancelled():
                         raise
-                    failed.append((record, KafkaError("delivery was cancelled")))
+                    failed.extend((record, KafkaError("delivery was cancelled")) for record in batch)
                 except Exception as exc:
-                    failed.append((record, exc))
+                    failed.extend((record, exc) for record in batch)
                 else:
-                    delivered += 1
+                    self._acknowledged += len(batch)
             if not failed:
                 self.inflight_bytes = 0
+                delivered, self._acknowledged = self._acknowledged, 0
                 return delivered
             topics = sorted({r.topic for r, _ in failed})
             if attempt >= self._retries:
@@ -198,5 +264,5 @@ class RoutedProducer:
             )
             await self._sleep(delay)
             attempt += 1
-            for record, _ in failed:
-                await self._hand_over(record)
+            self.inflight_bytes = 0
+            await self._hand_over([record for record, _ in failed])

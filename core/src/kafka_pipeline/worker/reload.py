@@ -225,7 +225,7 @@ class Reloader:
 
     def _refuse(self, why: str, problems: list[str]) -> bool:
         self._worker.stats.reloads["refused"] += 1
-        log.error(
-            "%s: the new configuration was refused, the running one stays:\n  %s", why, "\n  ".join(problems)
-        )
+        # A problem of several lines (a plugin's config errors) is indented under its first.
+        listed = "\n  ".join(problem.replace("\n", "\n  ") for problem in problems)
+        log.error("%s: the new configuration was refused, the running one stays:\n  %s", why, listed)
         return False

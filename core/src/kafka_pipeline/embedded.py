@@ -51,12 +51,22 @@ class EmbeddedBroker:
     >>> with EmbeddedBroker() as broker:
     ...     broker.bootstrap_servers
     '127.0.0.1:...'
+
+    ``advertised_port`` is the loopback port the broker tells clients to
+    connect to, when something else (a test's proxy) listens there and
+    forwards to ``port``; by default clients connect to ``port`` itself.
     """
 
     def __init__(
-        self, port: int | None = None, *, startup_timeout: float = 20.0, own_session: bool = False
+        self,
+        port: int | None = None,
+        *,
+        advertised_port: int | None = None,
+        startup_timeout: float = 20.0,
+        own_session: bool = False,
     ) -> None:
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.startup_timeout = startup_timeout
         # A Ctrl-C in a terminal goes to its whole process group. In a session of its
         # own, the broker outlives that signal, so that its owner (``demo``) can finish
@@ -67,7 +77,7 @@ class EmbeddedBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.advertised_port}"
 
     @property
     def running(self) -> bool:
@@ -75,6 +85,7 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         binary = tansu_binary()  # first: a missing binary must not leak the log file
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
@@ -84,7 +95,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],
@@ -112,7 +123,7 @@ class EmbeddedBroker:
                 return
             time.sleep(0.05)
         raise BrokerUnavailableError(
-            f"Tansu did not listen on {self.bootstrap_servers} within {self.startup_timeout:.0f}s"
+            f"Tansu did not listen on 127.0.0.1:{self.port} within {self.startup_timeout:.0f}s"
         )
 
     def output(self) -> str:

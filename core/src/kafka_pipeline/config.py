@@ -117,6 +117,9 @@ class WorkerSettings(_Strict):
     max_buffered_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     delivery_retries: int = Field(default=5, ge=0)
     delivery_backoff_seconds: float = Field(default=0.5, ge=0)
+    #: One attempt's wait for the broker: a routed batch's acknowledgement, an offset commit.
+    #: 40 s is aiokafka's own request timeout.
+    delivery_timeout_seconds: float = Field(default=40.0, gt=0)
 
 
 class MetricsSettings(_Strict):

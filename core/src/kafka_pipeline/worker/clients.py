@@ -7,7 +7,9 @@ never logged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -18,7 +20,9 @@ from kafka_pipeline.config import KafkaSettings
 from kafka_pipeline.errors import ConfigError
 from kafka_pipeline.partitioner import KeyPartitioner
 
-__all__ = ["make_admin", "make_consumer", "make_producer", "security_options"]
+__all__ = ["close_quietly", "make_admin", "make_consumer", "make_producer", "security_options"]
+
+log = logging.getLogger(__name__)
 
 
 def security_options(kafka: KafkaSettings) -> dict[str, Any]:
@@ -75,18 +79,47 @@ def make_consumer(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) 
     )
 
 
-def make_producer(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) -> AIOKafkaProducer:
-    """The one producer of routed and DLQ records: every record acknowledged by all in-sync replicas."""
+def make_producer(
+    kafka: KafkaSettings,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    delivery_timeout_seconds: float = 40.0,
+) -> AIOKafkaProducer:
+    """The one producer of routed and DLQ records: every record acknowledged by all in-sync replicas.
+
+    A batch not acknowledged within ``delivery_timeout_seconds`` fails (aiokafka's
+    ``request_timeout_ms``, which ``extra`` may still set), so that the worker can
+    retry it, or stop.
+    """
+    timeout = {"request_timeout_ms": round(delivery_timeout_seconds * 1000)}
     return AIOKafkaProducer(
         acks="all",
         enable_idempotence=kafka.enable_idempotence,
         linger_ms=kafka.linger_ms,
         max_batch_size=kafka.max_batch_size,
         partitioner=KeyPartitioner(),
-        **_common(kafka, extra),
+        **(timeout | _common(kafka, extra)),
     )
 
 
 def make_admin(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) -> AIOKafkaAdminClient:
     """The admin client that checks (and with ``--create-topics`` creates) topics."""
     return AIOKafkaAdminClient(**_common(kafka, extra))
+
+
+async def close_quietly(close: Callable[[], Awaitable[object]]) -> None:
+    """Close a client on the way out; a failure to close must not hide why the worker stopped.
+
+    With the broker unreachable, aiokafka's consumer ``stop()`` raises the
+    ``CancelledError`` of a fetch it cancelled itself; only a cancellation of
+    this very task goes on up.
+    """
+    try:
+        await close()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("closing %r was cut short by a cancelled request inside the client", close)
+    except Exception as exc:
+        log.warning("closing %r failed: %s", close, exc)

@@ -35,7 +35,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import Any, Final
@@ -54,7 +54,7 @@ from kafka_pipeline.envelope import (
     current_source,
 )
 from kafka_pipeline.registry import PluginRegistry
-from kafka_pipeline.worker.clients import make_admin, make_consumer, make_producer
+from kafka_pipeline.worker.clients import close_quietly, make_admin, make_consumer, make_producer
 from kafka_pipeline.worker.dlq import (
     HEADER_DLQ_ERROR,
     HEADER_DLQ_PLUGIN,
@@ -189,7 +189,7 @@ class Replayer:
         settings = self.config.worker
         async with contextlib.AsyncExitStack() as stack:
             admin = make_admin(kafka, self._client_options)
-            stack.push_async_callback(_quietly, admin.close)
+            stack.push_async_callback(close_quietly, admin.close)
             await admin.start()
             topics = TopicAdmin(admin, bootstrap_servers=kafka.bootstrap_servers)
             if not await topics.exists(self.dlq_topic):
@@ -199,8 +199,10 @@ class Replayer:
                     topic=self.dlq_topic,
                     bootstrap_servers=kafka.bootstrap_servers,
                 )
-            producer = make_producer(kafka, self._client_options)
-            stack.push_async_callback(_quietly, producer.stop)
+            producer = make_producer(
+                kafka, self._client_options, delivery_timeout_seconds=settings.delivery_timeout_seconds
+            )
+            stack.push_async_callback(close_quietly, producer.stop)
             await producer.start()
             routed = self._routed = _ReplayProducer(
                 producer,
@@ -221,7 +223,7 @@ class Replayer:
                 update={"group_id": self.group_id, "auto_offset_reset": "earliest"}
             )
             consumer = make_consumer(replay_kafka, self._client_options)
-            stack.push_async_callback(_quietly, consumer.stop)
+            stack.push_async_callback(close_quietly, consumer.stop)
             consumer.subscribe([self.dlq_topic], listener=self._assignment)
             await consumer.start()
             log.info(
@@ -264,6 +266,7 @@ class Replayer:
                         group_id=self.group_id,
                         retries=settings.delivery_retries,
                         backoff_seconds=settings.delivery_backoff_seconds,
+                        timeout_seconds=settings.delivery_timeout_seconds,
                     )
                     self.stats.committed += len(offsets)
             assigned = consumer.assignment()
@@ -378,10 +381,3 @@ class Replayer:
         if error is not None:
             headers.append((HEADER_DLQ_ERROR, error[:MAX_ERROR_LENGTH].encode()))
         self._routed.dead_letter(self.dlq_topic, record.key, record.value, headers)
-
-
-async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
-    try:
-        await close()
-    except Exception as exc:
-        log.warning("closing %r failed: %s", close, exc)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
@@ -17,7 +17,7 @@ from kafka_pipeline.loading import discover, strict_mode
 from kafka_pipeline.metrics.server import MetricsServer, Readiness
 from kafka_pipeline.registry import PluginRegistry
 from kafka_pipeline.worker.batch import BatchProcessor, FlushListener, Offsets
-from kafka_pipeline.worker.clients import make_admin, make_consumer, make_producer
+from kafka_pipeline.worker.clients import close_quietly, make_admin, make_consumer, make_producer
 from kafka_pipeline.worker.config_watch import ConfigFile
 from kafka_pipeline.worker.delta_writer import DeltaWriter
 from kafka_pipeline.worker.errors import BrokerConnectionError, WorkerError
@@ -190,7 +190,7 @@ class Worker:
         """Connect, check topics, start the producer and plugins, join the group; undone by ``stack``."""
         kafka = self.config.kafka
         admin = make_admin(kafka, self._client_options)
-        stack.push_async_callback(_quietly, admin.close)
+        stack.push_async_callback(close_quietly, admin.close)
         await self._connect(admin)
         topics = TopicAdmin(
             admin,
@@ -201,8 +201,10 @@ class Worker:
         await topics.require_source(self.source_topic)
         await topics.require_dlq(self.dlq_topic)
 
-        producer = make_producer(kafka, self._client_options)
-        stack.push_async_callback(_quietly, producer.stop)
+        producer = make_producer(
+            kafka, self._client_options, delivery_timeout_seconds=self.config.worker.delivery_timeout_seconds
+        )
+        stack.push_async_callback(close_quietly, producer.stop)
         await producer.start()
         routed = RoutedProducer(
             producer,
@@ -213,7 +215,7 @@ class Worker:
         )
 
         consumer = make_consumer(kafka, self._client_options)
-        stack.push_async_callback(_quietly, consumer.stop)
+        stack.push_async_callback(close_quietly, consumer.stop)
         self._batch = self._make_batch(routed, consumer)
         self._rebalancer = Rebalancer(
             lock=self._lock,
@@ -262,6 +264,7 @@ class Worker:
                 group_id=self.config.kafka.group_id,
                 retries=self.config.worker.delivery_retries,
                 backoff_seconds=self.config.worker.delivery_backoff_seconds,
+                timeout_seconds=self.config.worker.delivery_timeout_seconds,
             )
 
         batch = BatchProcessor(
@@ -403,11 +406,3 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
-    """Close a client on the way out; a failure to close must not hide why the worker stopped."""
-    try:
-        await close()
-    except Exception as exc:
-        log.warning("closing %r failed: %s", close, exc)

@@ -74,7 +74,10 @@ class DeltaSettings(_Strict):
     """Where and how often the standard processing writes Delta tables."""
 
     root: str = "./delta"
-    flush_max_rows: int = Field(default=50_000, gt=0)
+    #: A Delta append holds its rows several times over while it encodes them,
+    #: so this bounds the worker's memory more than anything else does (the
+    #: README's Benchmarks section: 50k rows took a worker to ~300 MiB).
+    flush_max_rows: int = Field(default=20_000, gt=0)
     flush_max_seconds: float = Field(default=5.0, gt=0)
     #: Object-store credentials; prefer KAFKA_PIPELINE_STORAGE_OPTIONS (a JSON object).
     storage_options: dict[str, SecretStr] = Field(default_factory=dict)

@@ -5,7 +5,8 @@
 ``batch`` (one poll batch and the flush order), ``routing`` (plugins behind
 timeouts, retries and breakers), ``resilience`` (policy and breaker),
 ``producer`` (the routed producer), ``dlq``, ``offsets``, ``delta_writer``,
-``schema`` and ``rows`` (Delta tables), ``topics``, ``clients`` and ``stats``.
+``schema`` and ``rows`` (Delta tables), ``topics``, ``clients``, ``stats``
+and ``memory`` (keeping resident memory flat).
 """
 
 from kafka_pipeline.worker.dlq import HEADER_DLQ_ERROR, HEADER_DLQ_PLUGIN, HEADER_DLQ_REASON, DlqReason

@@ -22,6 +22,7 @@ from kafka_pipeline.worker.config_watch import ConfigFile
 from kafka_pipeline.worker.delta_writer import DeltaWriter
 from kafka_pipeline.worker.errors import BrokerConnectionError, WorkerError
 from kafka_pipeline.worker.lag import LagTracker
+from kafka_pipeline.worker.memory import limit_heap_growth
 from kafka_pipeline.worker.offsets import commit_offsets
 from kafka_pipeline.worker.producer import RoutedProducer
 from kafka_pipeline.worker.rebalance import Rebalancer
@@ -164,6 +165,7 @@ class Worker:
         if self._running:
             raise WorkerError("this Worker is already running; create one Worker per run")
         self._running = True
+        limit_heap_growth()
         async with contextlib.AsyncExitStack() as stack:
             if handle_signals:
                 signals = WorkerSignals(

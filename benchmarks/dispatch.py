@@ -107,18 +107,20 @@ def report() -> str:
     ]
     results = {count: measure(count, messages) for count in (3, 20)}
     lines = [
-        "registry dispatch: should_route of N plugins, none matching, ns per plugin per message",
+        "registry dispatch: should_route of N plugins, none matching, ns per message",
         f"{'plugins':>8}{'worker':>10}{'direct':>10}{'pm.hook':>10}",
     ]
     for count, ns in results.items():
-        cells = "".join(f"{ns[way] / count:>10.0f}" for way in ("worker", "direct", "pm.hook"))
+        cells = "".join(f"{ns[way]:>10.0f}" for way in ("worker", "direct", "pm.hook"))
         lines.append(f"{count:>8}{cells}")
-    # The slope between 3 and 20 plugins leaves out the per-message cost (one await) shared by all.
-    slope = (results[20]["worker"] - results[3]["worker"]) / 17
-    verdict = "meets" if results[3]["worker"] / 3 <= TARGET_NS and slope <= TARGET_NS else "misses"
+    # Between 3 and 20 plugins the per-message part (one call into the router) cancels out.
+    per_plugin = (results[20]["worker"] - results[3]["worker"]) / 17
+    per_message = results[3]["worker"] - 3 * per_plugin
+    hook_per_plugin = (results[20]["pm.hook"] - results[3]["pm.hook"]) / 17
+    verdict = "meets" if per_plugin <= TARGET_NS else "misses"
     lines.append(
-        f"worker: each further plugin costs {slope:.0f} ns per message "
-        f"({verdict} the target of {TARGET_NS} ns per plugin)"
+        f"worker: {per_plugin:.0f} ns per plugin + {per_message:.0f} ns per message "
+        f"({verdict} the target of {TARGET_NS} ns per plugin); pm.hook: {hook_per_plugin:.0f} ns per plugin"
     )
     return "\n".join(lines)
 

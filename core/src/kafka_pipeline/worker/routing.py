@@ -221,7 +221,8 @@ class MessageRouter:
                 return self._finish(slot, message, source, start, _Started(mark, error=exc))
             started = _Started(mark, suspended=(step, yielded), began=began)
             return self._finish(slot, message, source, start, started)
-        return self._topics(start)
+        # Most messages match nothing: answer them without another call.
+        return _NOWHERE if len(pending) == start else self._topics(start)
 
     def _topics(self, start: int) -> Sequence[str]:
         pending = self._producer.pending

@@ -30,6 +30,9 @@ def config_for(spec: RunSpec) -> PipelineConfig:
                 "bootstrap_servers": spec.bootstrap_servers,
                 "group_id": spec.group_id,
                 "enable_idempotence": False,
+                # aiokafka's default, as (b) and (c) use: Tansu holds a group's first
+                # join for half the session timeout, which is set-up, not throughput.
+                "session_timeout_ms": 10_000,
             },
             "source_topic": spec.source_topic,
             "dlq_topic": ns.dlq,

@@ -17,6 +17,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
@@ -28,6 +29,7 @@ from kafka_pipeline_xact import XACT_DOMAIN
 
 __all__ = [
     "ALERTS",
+    "Broker",
     "DOCUMENTS",
     "ESX",
     "ESTIMATES",
@@ -129,14 +131,40 @@ def expected_for(count: int, seed: int) -> Expected:
     return expected
 
 
+@dataclass(frozen=True)
+class Broker:
+    """Where the benchmark's broker listens, and (embedded) which process it is."""
+
+    bootstrap_servers: str
+    pid: int | None = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time the embedded broker has used so far; 0 for an outside broker."""
+        if self.pid is None:
+            return 0.0
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pid_listening_on(address: str) -> int | None:
+    """The process started with ``--listener-url tcp://ADDRESS`` (its arguments are NUL-separated)."""
+    wanted = f"--listener-url\0tcp://{address}\0".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if wanted in (proc / "cmdline").read_bytes():
+                return int(proc.name)
+    return None
+
+
 @contextlib.contextmanager
-def broker() -> Iterator[str]:
-    """A bootstrap address: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a fresh embedded broker."""
+def broker() -> Iterator[Broker]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set, else a fresh embedded broker."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        yield Broker(os.environ["KAFKA_BOOTSTRAP_SERVERS"])
         return
     with EmbeddedBroker() as embedded:
-        yield embedded.bootstrap_servers
+        address = embedded.bootstrap_servers
+        yield Broker(address, _pid_listening_on(address))
 
 
 async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:

@@ -105,7 +105,8 @@ async def measured_run(
 
 async def repetition(rep: int, args: argparse.Namespace, results: Results, workdir: Path) -> None:
     variants = [v for v in ("framework", "baseline") if v in args.variants]
-    with dataset.broker() as bootstrap:
+    with dataset.broker() as broker:
+        bootstrap = broker.bootstrap_servers
         source = f"bench-r{rep}.{dataset.SOURCE}"
         expected = await dataset.produce(bootstrap, source, args.messages, args.seed + rep, args.partitions)
         for variant in variants:
@@ -141,7 +142,8 @@ async def repetition(rep: int, args: argparse.Namespace, results: Results, workd
 
 
 async def rss_run(args: argparse.Namespace, results: Results, workdir: Path) -> Figures:
-    with dataset.broker() as bootstrap:
+    with dataset.broker() as broker:
+        bootstrap = broker.bootstrap_servers
         source = f"bench-rss.{dataset.SOURCE}"
         expected = await dataset.produce(bootstrap, source, args.rss_messages, args.seed, args.partitions)
         return await measured_run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cProfile
 import json
 import resource
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Final
 
 from dataset import Namespace
 
-__all__ = ["BATCH_MAX_RECORDS", "Figures", "RunSpec", "Stopwatch", "peak_rss_kib"]
+__all__ = ["BATCH_MAX_RECORDS", "AnonPeak", "Figures", "RunSpec", "Stopwatch", "peak_rss_kib", "rss_file_kib"]
 
 #: Records per poll, the same for every variant (and the worker's default).
 BATCH_MAX_RECORDS: Final = 5_000
@@ -63,6 +64,10 @@ class Figures:
     #: Wall-clock start and end of the window, comparable across processes.
     started_at: float = 0.0
     stopped_at: float = 0.0
+    #: RssFile at the end: how much of the peak is mapped library code.
+    rss_file_kib: int = 0
+    #: The highest anonymous resident memory seen (sampled).
+    peak_anon_kib: int = 0
 
     @property
     def rate(self) -> float:
@@ -79,6 +84,36 @@ class Figures:
     def from_json(cls, text: str) -> Figures:
         data: dict[str, Any] = json.loads(text)
         return cls(**data)
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_file_kib() -> int:
+    """The file-backed part of the resident set now (RssFile): library code that is resident
+    because the page cache had it (a freshly installed venv maps far more), not allocations."""
+    return _status_kib("RssFile:")
+
+
+class AnonPeak:
+    """The highest RssAnon seen, sampled every 20 ms: memory the process itself allocated.
+
+    VmHWM also counts mapped library code, whose resident part depends on the
+    page cache; this is the part that buffering and backpressure bound.
+    """
+
+    def __init__(self) -> None:
+        self.kib = _status_kib("RssAnon:")
+        threading.Thread(target=self._sample, name="anon-peak", daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            self.kib = max(self.kib, _status_kib("RssAnon:"))
+            time.sleep(0.02)
 
 
 def peak_rss_kib() -> int:
@@ -106,6 +141,7 @@ class Stopwatch:
         #: Where to write a cProfile of the measured window (``--profile``), if anywhere.
         self._profile_to = profile_to
         self._profiler = cProfile.Profile() if profile_to else None
+        self._anon = AnonPeak()
         self._wall0 = self._cpu0 = 0.0
         self.seconds = self.cpu_seconds = self.setup_seconds = 0.0
         #: Wall-clock time of start/stop, comparable across processes (scaling run).
@@ -137,4 +173,6 @@ class Stopwatch:
             self.setup_seconds,
             self.started_at,
             self.stopped_at,
+            rss_file_kib(),
+            max(self._anon.kib, _status_kib("RssAnon:")),
         )

@@ -129,7 +129,11 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Throughput and latency benchmarks (benchmarks/run.py); not part of CI."""
+    """The worker against a hand-written and a naive pipeline (README, Benchmarks); not part of CI.
+
+    Arguments after ``--`` go to benchmarks/run.py: ``nox -s bench -- --messages 50000
+    --repetitions 1 --rss-messages 0 --no-scaling`` for a quick look.
+    """
     install_core(session, "dev")
     install_plugins(session)
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -214,7 +214,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--no-dispatch", action="store_true", help="skip the registry dispatch micro-benchmark")
     p.add_argument("--no-scaling", action="store_true", help="skip the 2-process scaling run")
-    p.add_argument("--scaling-messages", type=int, default=200_000, help="results for the scaling run")
+    p.add_argument(
+        "--scaling-messages", type=int, default=400_000, help="results for the scaling run (default 400000)"
+    )
     return p.parse_args(argv)
 
 

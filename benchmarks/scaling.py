@@ -123,7 +123,7 @@ def _busy_share(samples: list[tuple[float, int, int]], start: float, end: float)
     return (last[1] - first[1]) / total if total else 0.0
 
 
-async def report(messages: int, seed: int, workdir: Path, repetitions: int = 2) -> str:
+async def report(messages: int, seed: int, workdir: Path, repetitions: int = 3) -> str:
     rates: dict[int, list[float]] = {1: [], 2: []}
     lines = [f"scaling: {messages} results on {PARTITIONS} partitions, 1 vs 2 worker processes"]
     samples: list[tuple[float, int, int]] = []
@@ -171,5 +171,5 @@ if __name__ == "__main__":
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="kafka-pipeline-bench-") as tmp:
-        count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+        count = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
         print(asyncio.run(report(count, 1, Path(tmp))))

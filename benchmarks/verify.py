@@ -9,6 +9,7 @@ offsets reached the end of the source topic.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from kafka_pipeline_xact import DownloadResultMessage
 ROW_SCHEMA = table_schema(DownloadResultMessage)
 
 __all__ = ["HEADERS", "verify"]
+
+
+READ_DEADLINE_SECONDS = 60.0
 
 
 def _partitions(topic: str, count: int) -> list[TopicPartition]:
@@ -43,22 +47,32 @@ async def read_all(
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     idle = 0
-    while idle < 2:
+    deadline = time.monotonic() + READ_DEADLINE_SECONDS
+    while True:
         batches = await consumer.getmany(*tps, timeout_ms=300, max_records=10_000)
         idle = 0 if batches else idle + 1
         for records in batches.values():
             for rec in records:
                 yield rec
-        if await _at_end(consumer, tps):
+        behind = await _behind(consumer, tps)
+        if not behind:
             return
+        # A partition never fetched from has no high watermark yet: after a few
+        # quiet polls it is empty. One that is behind its watermark must be read.
+        if idle >= 10 and all(consumer.highwater(tp) is None for tp in behind):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"could not read {behind} to the end within {READ_DEADLINE_SECONDS}s")
 
 
-async def _at_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> bool:
+async def _behind(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> list[TopicPartition]:
+    """The partitions not yet read up to their high watermark (or whose watermark is unknown)."""
+    behind = []
     for tp in tps:
         mark = consumer.highwater(tp)
         if mark is None or await consumer.position(tp) < mark:
-            return False
-    return True
+            behind.append(tp)
+    return behind
 
 
 def _check_record(rec: ConsumerRecord[bytes, bytes], spec: RunSpec, default: str) -> str | None:

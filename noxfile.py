@@ -102,6 +102,7 @@ def typecheck(session: nox.Session) -> None:
     for package in ("core", *PLUGINS):
         session.run("mypy", f"{package}/src", f"{package}/tests")
     session.run("mypy", "tests")
+    session.run("mypy", "benchmarks")
 
 
 @nox.session

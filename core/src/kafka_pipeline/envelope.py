@@ -25,6 +25,7 @@ __all__ = [
     "current_source",
     "encode_key",
     "encode_payload",
+    "encode_routed",
     "routed_headers",
 ]
 
@@ -92,3 +93,15 @@ def routed_headers(
     if extra:
         headers += [(k, v if isinstance(v, bytes) else v.encode()) for k, v in extra.items()]
     return headers
+
+
+def encode_routed(
+    plugin: str, payload: object, key: str | bytes | None, headers: Mapping[str, str | bytes] | None
+) -> tuple[bytes | None, bytes, Headers]:
+    """Key, value and headers of a record ``plugin`` sends while the current source is routed.
+
+    The one encoding of ``send_to_topic``'s arguments, shared by the worker's
+    producer and the dry-run recorder so that both produce the same bytes.
+    """
+    source = current_source.get(None)
+    return encode_key(key, source), encode_payload(payload, source), routed_headers(plugin, source, headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kafka_pipeline.envelope import Headers, current_source, encode_key, encode_payload, routed_headers
+from kafka_pipeline.envelope import Headers, encode_routed
 
 __all__ = ["RecordingSender", "SentRecord"]
 
@@ -41,16 +41,8 @@ class RecordingSender:
         key: str | bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> None:
-        source = current_source.get(None)
-        self.records.append(
-            SentRecord(
-                topic=topic,
-                key=encode_key(key, source),
-                value=encode_payload(payload, source),
-                headers=routed_headers(plugin, source, headers),
-                plugin=plugin,
-            )
-        )
+        key_bytes, value, record_headers = encode_routed(plugin, payload, key, headers)
+        self.records.append(SentRecord(topic, key_bytes, value, record_headers, plugin))
 
     def take(self) -> list[SentRecord]:
         taken, self.records = self.records, []

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from aiokafka.errors import KafkaError
 
-from kafka_pipeline.envelope import Headers, current_source, encode_key, encode_payload, routed_headers
+from kafka_pipeline.envelope import Headers, encode_routed
 from kafka_pipeline.partitioner import KeyPartitioner
 from kafka_pipeline.worker.errors import DeliveryError
 from kafka_pipeline.worker.stats import WorkerStats
@@ -86,16 +86,8 @@ class RoutedProducer:
         key: str | bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> None:
-        source = current_source.get(None)
-        self.pending.append(
-            OutgoingRecord(
-                topic,
-                encode_key(key, source),
-                encode_payload(payload, source),
-                routed_headers(plugin, source, headers),
-                plugin,
-            )
-        )
+        key_bytes, value, record_headers = encode_routed(plugin, payload, key, headers)
+        self.pending.append(OutgoingRecord(topic, key_bytes, value, record_headers, plugin))
         if topic not in self._known_topics:
             self._unchecked.setdefault(topic, plugin)
 

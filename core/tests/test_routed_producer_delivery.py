@@ -121,3 +121,27 @@ async def test_delivery_gives_up_at_once_after_the_last_attempt() -> None:
         await routed_producer(broker, retries=2).drain()
 
     assert broker.sleeps == [0.5, 1.0]
+
+
+class SilentBroker(OutageBroker):
+    """An idempotent aiokafka producer during an outage: it never answers a batch, not even with an error."""
+
+    async def send_batch(self, batch: _Batch, topic: str, *, partition: int) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_a_broker_that_never_answers_is_given_up_on_instead_of_waited_for_forever() -> None:
+    broker = SilentBroker(heals_after_sleeps=None)
+    producer = RoutedProducer(
+        broker,
+        cast("TopicAdmin", _EveryTopicExists()),
+        WorkerStats(),
+        retries=1,
+        backoff_seconds=0.5,
+        ack_timeout=0.05,
+        sleep=broker.sleep,
+    )
+    producer.send("express-router", "parcels.express", {"key": "k"}, b"k", None)
+
+    with pytest.raises(DeliveryError, match=r"not acknowledged within 0\.05s"):
+        await asyncio.wait_for(producer.drain(), timeout=5)

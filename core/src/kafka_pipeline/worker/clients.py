@@ -107,15 +107,24 @@ def make_admin(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) -> 
     return AIOKafkaAdminClient(**_common(kafka, extra))
 
 
+#: How long closing one client may take before the worker leaves it behind.
+CLOSE_TIMEOUT_SECONDS = 30.0
+
+
 async def close_quietly(close: Callable[[], Awaitable[object]]) -> None:
     """Close a client on the way out; a failure to close must not hide why the worker stopped.
 
     With the broker unreachable, aiokafka's consumer ``stop()`` raises the
     ``CancelledError`` of a fetch it cancelled itself; only a cancellation of
-    this very task goes on up.
+    this very task goes on up. An idempotent producer's ``stop()`` waits for
+    its unacknowledged batches without end: past ``CLOSE_TIMEOUT_SECONDS`` it is
+    left behind (nothing is lost: no offset was committed for those records).
     """
     try:
-        await close()
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            await close()
+    except TimeoutError:
+        log.warning("closing %r took more than %gs; leaving it behind", close, CLOSE_TIMEOUT_SECONDS)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None and task.cancelling():

@@ -55,9 +55,13 @@ class RoutedProducer:
         *,
         retries: int = 5,
         backoff_seconds: float = 0.5,
+        ack_timeout: float | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._producer = producer
+        #: Longest wait for one round of acknowledgements; an idempotent aiokafka
+        #: producer never expires a batch itself, so without this an outage hangs.
+        self._ack_timeout = ack_timeout
         self._topics = topics
         self._stats = stats
         self._retries = retries
@@ -222,9 +226,17 @@ class RoutedProducer:
         while True:
             inflight, self._inflight = self._inflight, []
             failed, self._failed = self._failed, []
+            loop = asyncio.get_running_loop()
+            deadline = None if self._ack_timeout is None else loop.time() + self._ack_timeout
             for batch, future, _ in inflight:
                 try:
-                    await future
+                    if deadline is None or future.done():
+                        await future
+                    else:
+                        await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
+                except TimeoutError:
+                    unanswered = KafkaError(f"not acknowledged within {self._ack_timeout:g}s")
+                    failed.extend((record, unanswered) for record in batch)
                 except asyncio.CancelledError:
                     if not future.cancelled():
                         raise

@@ -210,6 +210,7 @@ class Replayer:
                 self.plugin_stats,
                 retries=settings.delivery_retries,
                 backoff_seconds=settings.delivery_backoff_seconds,
+                ack_timeout=2 * settings.delivery_timeout_seconds,
             )
             self._routers = {
                 p.name: MessageRouter([p], self.config, routed, self.plugin_stats, dlq_topic=self.dlq_topic)

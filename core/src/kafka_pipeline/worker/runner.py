@@ -214,6 +214,8 @@ class Worker:
             self.stats,
             retries=self.config.worker.delivery_retries,
             backoff_seconds=self.config.worker.delivery_backoff_seconds,
+            # aiokafka answers a non-idempotent batch by its request timeout; give it that first.
+            ack_timeout=2 * self.config.worker.delivery_timeout_seconds,
         )
 
         consumer = make_consumer(kafka, self._client_options)

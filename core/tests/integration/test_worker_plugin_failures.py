@@ -25,6 +25,7 @@ from integration.kit import (
     read_table,
     read_topic,
 )
+from integration.ops import Progress
 from kafka_pipeline import parse_config
 from kafka_pipeline.worker import Worker, WorkerStats
 
@@ -74,25 +75,6 @@ class Run:
             for r in self.dlq
             if r.key and r.headers.get("x-dlq-plugin") == plugin
         }
-
-
-class Progress:
-    """Wakes the test when the worker's flushes have covered a number of messages."""
-
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-        self._target = 0
-        self._reached = asyncio.Event()
-        worker.add_flush_listener(self._check)
-
-    def _check(self, _report: object) -> None:
-        if self._worker.stats.consumed >= self._target:
-            self._reached.set()
-
-    async def consumed(self, count: int) -> None:
-        self._target = count
-        self._reached.clear()
-        await asyncio.wait_for(self._reached.wait(), 60)
 
 
 async def scenario(bootstrap: str, names: Names) -> Run:

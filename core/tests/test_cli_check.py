@@ -97,7 +97,7 @@ def test_a_hook_signature_that_does_not_fit_its_spec_is_a_problem(
     result = cli("check", "--config", config_file({"load": ["nosy-router"]}))
 
     assert result.exit_code == 1
-    assert "Argument(s) {'headers'} are declared in the hookimpl" in result.stdout
+    assert "hook 'should_route' of RedRouter must take one argument, the message, after self" in result.stdout
 
 
 def test_a_plugin_built_for_another_core_is_a_problem(

@@ -120,3 +120,37 @@ def test_a_refused_plugin_leaves_the_registry_usable_for_the_others() -> None:
     registry.register(Good())
 
     assert [p.name for p in registry.plugins] == ["good"]
+
+
+def test_the_message_parameter_may_have_any_name_as_hooks_are_called_positionally() -> None:
+    class SeedStyle(RoutingPlugin[Any]):
+        name = "seed-style"
+        domain = "widgets"
+
+        def should_route(self, result: Any) -> bool:  # the design document's name
+            return bool(result)
+
+        async def route(self, result: Any) -> None:
+            pass
+
+    registry = register(SeedStyle())
+
+    assert registry.plugin_manager.hook.should_route(message=1) == [True]
+
+
+def test_a_hook_without_its_message_parameter_is_refused_with_the_signature_found() -> None:
+    class NoMessage(RoutingPlugin[Any]):
+        name = "no-message"
+        domain = "widgets"
+
+        def should_route(self) -> bool:  # type: ignore[override]
+            return True
+
+        async def route(self, message: Any) -> None:
+            pass
+
+    with pytest.raises(
+        PluginLoadError,
+        match=r"must take one argument, the message, after self \(found: def should_route\(self\)",
+    ):
+        register(NoMessage())

@@ -43,7 +43,7 @@ async def test_the_alert_carries_what_triage_needs(route: Route) -> None:
     [alert] = await route(FailureAlerterPlugin, permanent_failure(retry_count=4))
 
     assert json.loads(alert.value) == {
-        "alert_type": "download_failed_permanent",
+        "alert_type": "download_failure",
         "severity": "medium",
         "trace_id": TRACE_ID,
         "assignment_id": "ASG-2026-000042",

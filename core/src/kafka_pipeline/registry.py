@@ -13,7 +13,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Final, Generic, TypeVar, cast
 
 import pluggy
 
@@ -63,8 +63,9 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
                 f"{cls.__qualname__} does not implement the required hook {hook!r}{hint}",
                 plugin=name,
             )
-    for hook in HOOK_NAMES:
+    for hook in sorted(HOOK_NAMES):
         impl = getattr(cls, hook)
+        _check_arity(cls, hook, impl, name)
         is_async = inspect.iscoroutinefunction(impl)
         if hook in _ASYNC_HOOKS and not is_async:
             raise PluginLoadError(
@@ -81,8 +82,35 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
     return cls
 
 
+#: Positional arguments core passes to each hook after ``self``.
+_ARITY: Final = {"should_route": 1, "route": 1, "start": 0, "stop": 0}
+
+
+def _check_arity(cls: type, hook: str, impl: object, plugin: str) -> None:
+    """Core calls every hook positionally: its parameter may have any name, not any number."""
+    try:
+        signature = inspect.signature(impl)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    wanted = _ARITY[hook]
+    try:
+        signature.bind(None, *([None] * wanted))  # self, then the message if any
+    except TypeError:
+        what = "one argument, the message," if wanted else "no argument"
+        raise PluginLoadError(
+            f"hook {hook!r} of {cls.__qualname__} must take {what} after self (found: def {hook}{signature})",
+            plugin=plugin,
+        ) from None
+
+
 class _RoutingPluginManager(pluggy.PluginManager):
-    """Counts a plain override of a hook method as its implementation."""
+    """Counts a plain override of a hook method as its implementation.
+
+    pluggy matches an implementation's parameters to the spec's by name;
+    core calls hooks positionally, so a plugin may call the message
+    ``result`` (as the design document does) or anything else.
+    :func:`validate_plugin_class` checks the number of parameters instead.
+    """
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         if name in HOOK_NAMES and isinstance(plugin, RoutingPlugin):
@@ -99,6 +127,14 @@ class _RoutingPluginManager(pluggy.PluginManager):
                 else None
             )
         return super().parse_hookimpl_opts(plugin, name)
+
+    def _verify_hook(self, hook: pluggy.HookCaller, hookimpl: pluggy.HookImpl) -> None:
+        spec = hook.spec
+        if spec is not None and isinstance(hookimpl.plugin, RoutingPlugin):
+            # Tell pluggy the spec's names for the positional parameters, so that its
+            # checks pass and its own calls (pm.hook.should_route(message=...)) line up.
+            object.__setattr__(hookimpl, "argnames", spec.argnames)
+        super()._verify_hook(hook, hookimpl)
 
 
 @dataclass(frozen=True, slots=True)

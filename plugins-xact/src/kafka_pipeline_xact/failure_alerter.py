@@ -28,7 +28,7 @@ class FailureAlert(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    alert_type: Literal["download_failed_permanent"] = "download_failed_permanent"
+    alert_type: Literal["download_failure"] = "download_failure"
     severity: Severity
     trace_id: str
     assignment_id: str

@@ -23,8 +23,8 @@ from typing import Any, Final
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from kafka_pipeline.embedded import EmbeddedBroker
-from kafka_pipeline.partitioner import KeyPartitioner
+from kafka_pipeline._broker.embedded import EmbeddedBroker
+from kafka_pipeline._broker.partitioner import KeyPartitioner
 from kafka_pipeline_xact import XACT_DOMAIN
 
 __all__ = [

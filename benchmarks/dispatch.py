@@ -22,10 +22,10 @@ from typing import Any, cast
 import dataset
 
 from kafka_pipeline import PipelineConfig, PluginRegistry, RoutingPlugin, SourceRecord
-from kafka_pipeline.worker.producer import RoutedProducer
-from kafka_pipeline.worker.routing import MessageRouter
-from kafka_pipeline.worker.stats import WorkerStats
-from kafka_pipeline.worker.topics import TopicAdmin
+from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.topics import TopicAdmin
+from kafka_pipeline._engine.engine import MessageRouter
+from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline_xact import DownloadResultMessage, XactRoutingPlugin
 
 __all__ = ["measure", "report"]

@@ -14,7 +14,7 @@ import dataset
 from spec import RunSpec, Stopwatch
 
 from kafka_pipeline import PipelineConfig, parse_config
-from kafka_pipeline.worker import FlushReport, Worker
+from kafka_pipeline._worker import FlushReport, Worker
 
 __all__ = ["PLUGINS", "config_for", "run"]
 

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from deltalake import DeltaTable
 from spec import RunSpec
 
-from kafka_pipeline.worker.schema import table_schema
+from kafka_pipeline._sinks.schema import table_schema
 from kafka_pipeline_xact import DownloadResultMessage
 
 ROW_SCHEMA = table_schema(DownloadResultMessage)

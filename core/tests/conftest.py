@@ -21,8 +21,8 @@ from distributions import forget_modules
 from fake_plugins import PERMANENT_FAILURES, RED_ROUTER, Site
 from widget_domain import install_gadgets, install_widgets
 
-from kafka_pipeline.cli import main
-from kafka_pipeline.discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
+from kafka_pipeline._cli import main
+from kafka_pipeline._discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from distributions import write_distribution
 
-from kafka_pipeline.discovery import DOMAINS_GROUP, ROUTING_GROUP
+from kafka_pipeline._discovery import DOMAINS_GROUP, ROUTING_GROUP
 
 #: Routes red widgets; a nested Config model with defaults.
 RED_ROUTER = """

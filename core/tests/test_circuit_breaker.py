@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kafka_pipeline import parse_config
-from kafka_pipeline.worker.resilience import BreakerState, CircuitBreaker, PluginPolicy
+from kafka_pipeline._engine.resilience import BreakerState, CircuitBreaker, PluginPolicy
 
 
 class Clock:

@@ -28,7 +28,7 @@ def test_help_lists_the_commands(cli: Callable[..., Result]) -> None:
 def test_starting_the_command_imports_no_kafka_client_and_no_delta_writer() -> None:
     heavy = ("aiokafka", "deltalake", "pyarrow")
     script = (
-        "import json, sys, kafka_pipeline.cli\n"
+        "import json, sys, kafka_pipeline._cli\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})))"
     )
 

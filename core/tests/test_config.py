@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kafka_pipeline import ConfigError, load_config, parse_config
-from kafka_pipeline.config import ENV_SASL_PASSWORD
+from kafka_pipeline._config import ENV_SASL_PASSWORD
 
 
 def problems(data: dict[str, object]) -> list[str]:

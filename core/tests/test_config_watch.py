@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kafka_pipeline.worker.config_watch import ConfigFile, watch_config
+from kafka_pipeline._worker.config_watch import ConfigFile, watch_config
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from deltalake import DeltaTable
 from pydantic import BaseModel
 
-from kafka_pipeline.worker.delta_writer import DeltaWriter, FlushResult, table_uri, transaction_app_id
+from kafka_pipeline._sinks.delta import DeltaWriter, FlushResult, table_uri, transaction_app_id
 
 
 class Item(BaseModel):

@@ -19,8 +19,8 @@ import pytest
 from click.testing import Result
 from pydantic import ValidationError
 
-from kafka_pipeline.cli.demo import demo as demo_command
-from kafka_pipeline.demo import (
+from kafka_pipeline._cli.demo import demo as demo_command
+from kafka_pipeline._demo import (
     DEFAULT_DELTA_ROOT,
     DEFAULT_MESSAGES,
     DEFAULT_SEED,
@@ -33,9 +33,9 @@ from kafka_pipeline.demo import (
     render_summary,
     sample_records,
 )
-from kafka_pipeline.demo.plan import MARKER
-from kafka_pipeline.worker import WorkerStats
-from kafka_pipeline.worker.dlq import describe_validation_error
+from kafka_pipeline._demo.plan import MARKER
+from kafka_pipeline._dlq import describe_validation_error
+from kafka_pipeline._worker import WorkerStats
 
 
 def reason_for(widgets: ModuleType, value: bytes) -> str:

@@ -9,8 +9,8 @@ import pytest
 from fake_plugins import PERMANENT_FAILURES, RED_ROUTER, Site
 
 from kafka_pipeline import LoadStatus, PluginLoadError, PluginRecord, discover, parse_config
-from kafka_pipeline.discovery import ENV_STRICT_PLUGINS
-from kafka_pipeline.loading import Installation
+from kafka_pipeline._discovery import ENV_STRICT_PLUGINS
+from kafka_pipeline._loading import Installation
 
 BROKEN_ON_IMPORT = """
 import kafka_pipeline_does_not_exist

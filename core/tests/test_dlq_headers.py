@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from kafka_pipeline.worker.dlq import (
+from kafka_pipeline._dlq import (
     MAX_ERROR_LENGTH,
     DlqReason,
     describe_exception,

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from kafka_pipeline.config import ENV_SASL_PASSWORD, ENV_STORAGE_OPTIONS, PipelineConfig
-from kafka_pipeline.discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
+from kafka_pipeline._config import ENV_SASL_PASSWORD, ENV_STORAGE_OPTIONS, PipelineConfig
+from kafka_pipeline._discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
+from kafka_pipeline._plugin import RoutingPlugin
 from kafka_pipeline.hookspecs import HOOK_NAMES
-from kafka_pipeline.plugin import RoutingPlugin
 from kafka_pipeline.testing.pytest_plugin import ENV_BOOTSTRAP_SERVERS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -11,11 +11,11 @@ import pytest
 from pydantic import BaseModel
 
 from kafka_pipeline import PluginRegistry, RoutingPlugin, SourceRecord, parse_config
-from kafka_pipeline.envelope import current_source
-from kafka_pipeline.worker.producer import RoutedProducer
-from kafka_pipeline.worker.routing import MessageRouter
-from kafka_pipeline.worker.stats import WorkerStats
-from kafka_pipeline.worker.topics import TopicAdmin
+from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.topics import TopicAdmin
+from kafka_pipeline._engine.engine import MessageRouter
+from kafka_pipeline._envelope import current_source
+from kafka_pipeline._observability.stats import WorkerStats
 
 
 class Thing(BaseModel):

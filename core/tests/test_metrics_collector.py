@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kafka_pipeline.metrics import worker_registry
-from kafka_pipeline.worker.stats import WorkerStats
+from kafka_pipeline._observability import worker_registry
+from kafka_pipeline._observability.stats import WorkerStats
 
 
 def scrape(stats: WorkerStats, ready: bool = True) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafka_pipeline.metrics import MetricsServer, MetricsServerError, Readiness, worker_registry
-from kafka_pipeline.worker.stats import WorkerStats
+from kafka_pipeline._observability import MetricsServer, MetricsServerError, Readiness, worker_registry
+from kafka_pipeline._observability.stats import WorkerStats
 
 
 class Probe:

@@ -12,8 +12,8 @@ import asyncio
 import pytest
 from aiokafka import TopicPartition
 
-from kafka_pipeline.worker.errors import OffsetCommitError
-from kafka_pipeline.worker.offsets import commit_offsets
+from kafka_pipeline._broker.offsets import commit_offsets
+from kafka_pipeline._errors import OffsetCommitError
 
 
 class UnreachableCoordinator:

@@ -8,7 +8,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
-from kafka_pipeline.partitioner import KeyPartitioner, murmur2
+from kafka_pipeline._broker.partitioner import KeyPartitioner, murmur2
 
 
 def _keys(count: int) -> list[bytes]:

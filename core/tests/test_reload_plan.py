@@ -12,8 +12,8 @@ import pytest
 from fake_plugins import WIDGET_PLUGINS
 
 from kafka_pipeline import PipelineConfig, discover, parse_config
-from kafka_pipeline.registry import PluginRegistry
-from kafka_pipeline.worker.reload import ReloadError, prepare_reload, restart_only_changes
+from kafka_pipeline._registry import PluginRegistry
+from kafka_pipeline._worker.reload import ReloadError, prepare_reload, restart_only_changes
 
 pytestmark = pytest.mark.usefixtures("widget_plugins")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from kafka_pipeline.worker.timing import RouteTimings
+from kafka_pipeline._observability.timing import RouteTimings
 
 
 def test_a_time_counts_in_the_first_bucket_whose_bound_it_does_not_exceed() -> None:

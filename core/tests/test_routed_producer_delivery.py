@@ -15,10 +15,10 @@ from typing import Any, cast
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from kafka_pipeline.worker.errors import DeliveryError
-from kafka_pipeline.worker.producer import RoutedProducer
-from kafka_pipeline.worker.stats import WorkerStats
-from kafka_pipeline.worker.topics import TopicAdmin
+from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.topics import TopicAdmin
+from kafka_pipeline._errors import DeliveryError
+from kafka_pipeline._observability.stats import WorkerStats
 
 
 class _Batch:

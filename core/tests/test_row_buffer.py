@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from kafka_pipeline.worker.rows import RowBuffer
-from kafka_pipeline.worker.schema import model_columns, table_schema
+from kafka_pipeline._sinks.rows import RowBuffer
+from kafka_pipeline._sinks.schema import model_columns, table_schema
 
 
 class Tiny(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kafka_pipeline import ConfigError, parse_config
-from kafka_pipeline.worker.clients import security_options
+from kafka_pipeline._broker.clients import security_options
 
 
 def test_plaintext_needs_no_security_arguments() -> None:

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from kafka_pipeline.worker.memory import limit_heap_growth
+from kafka_pipeline._worker.memory import limit_heap_growth
 
 glibc_only = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="a glibc tuning"

@@ -10,9 +10,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from kafka_pipeline.worker.errors import SchemaError
-from kafka_pipeline.worker.rows import RowBuffer
-from kafka_pipeline.worker.schema import model_columns, table_schema
+from kafka_pipeline._errors import SchemaError
+from kafka_pipeline._sinks.rows import RowBuffer
+from kafka_pipeline._sinks.schema import model_columns, table_schema
 
 LINEAGE = ["_source_topic", "_source_partition", "_source_offset", "_routed_to", "_ingested_at"]
 

@@ -9,8 +9,8 @@ from claimx_support import EVENT_ID, enrichment_result, failed
 from pydantic import ValidationError
 
 from kafka_pipeline import Routable
-from kafka_pipeline.protocols import satisfies
-from kafka_pipeline.worker.schema import table_schema
+from kafka_pipeline._protocols import satisfies
+from kafka_pipeline._sinks.schema import table_schema
 from kafka_pipeline_claimx import CLAIMX_DOMAIN, EnrichmentResult, ErrorCategory
 
 

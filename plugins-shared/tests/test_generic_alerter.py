@@ -11,7 +11,7 @@ import pytest
 from shared_support import HEARTBEATS, INVOICES, PARCELS, Parcel, Route
 
 from kafka_pipeline import Domain, KafkaPipelineError, PluginConfigError
-from kafka_pipeline.discovery import plugin_domains
+from kafka_pipeline._discovery import plugin_domains
 from kafka_pipeline_shared import GenericAlerterPlugin
 
 PERMANENT_PARCEL = '{"trace_id": "p-1", "status": "failed_permanent"}'

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from kafka_pipeline.worker.schema import table_schema
+from kafka_pipeline._sinks.schema import table_schema
 from kafka_pipeline_xact import XACT_DOMAIN, DownloadResultMessage
 
 

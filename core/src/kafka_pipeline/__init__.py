@@ -2,17 +2,17 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from kafka_pipeline.config import PipelineConfig, PluginSettings, load_config, parse_config
-from kafka_pipeline.discovery import DOMAINS_GROUP, ROUTING_GROUP, LoadStatus, PluginRecord
-from kafka_pipeline.domain import Domain
-from kafka_pipeline.envelope import SourceRecord
-from kafka_pipeline.errors import ConfigError, KafkaPipelineError, PluginConfigError, PluginLoadError
+from kafka_pipeline._config import PipelineConfig, PluginSettings, load_config, parse_config
+from kafka_pipeline._discovery import DOMAINS_GROUP, ROUTING_GROUP, LoadStatus, PluginRecord
+from kafka_pipeline._domain import Domain
+from kafka_pipeline._envelope import SourceRecord
+from kafka_pipeline._errors import ConfigError, KafkaPipelineError, PluginConfigError, PluginLoadError
+from kafka_pipeline._loading import Installation, discover
+from kafka_pipeline._plugin import RouteSender, RoutingPlugin
+from kafka_pipeline._protocols import Routable
+from kafka_pipeline._registry import PluginOutcome, PluginRegistry, RegisteredPlugin
 from kafka_pipeline.hookspecs import hookimpl
-from kafka_pipeline.loading import Installation, discover
-from kafka_pipeline.plugin import RouteSender, RoutingPlugin
-from kafka_pipeline.protocols import Routable
-from kafka_pipeline.recording import RecordingSender, SentRecord
-from kafka_pipeline.registry import PluginOutcome, PluginRegistry, RegisteredPlugin
+from kafka_pipeline.testing._recording import RecordingSender, SentRecord
 
 try:
     __version__ = version("kafka-pipeline-core")

@@ -1,7 +1,7 @@
 """The routing hooks a plugin implements.
 
 A plugin implements a hook by overriding the method of the same name on
-:class:`~kafka_pipeline.plugin.RoutingPlugin`; no marker is needed. These
+:class:`~kafka_pipeline._plugin.RoutingPlugin`; no marker is needed. These
 specifications are what pluggy validates each implementation against: an
 implementation may take fewer arguments than the spec, never other ones.
 """

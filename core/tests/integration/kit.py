@@ -25,7 +25,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
 from kafka_pipeline import PipelineConfig, parse_config
-from kafka_pipeline.worker import Worker
+from kafka_pipeline._worker import Worker
 
 Parcel = dict[str, Any]
 
@@ -244,7 +244,7 @@ def write_config(path: Path, data: Mapping[str, Any]) -> Path:
 
 @dataclass
 class WorkerProcess:
-    """``python -m kafka_pipeline.cli worker ...`` in a child process, its output in files."""
+    """``python -m kafka_pipeline._cli worker ...`` in a child process, its output in files."""
 
     args: list[str]
     site: Path
@@ -261,7 +261,7 @@ class WorkerProcess:
         self.logs.parent.mkdir(parents=True, exist_ok=True)
         err = self.logs.open("ab")
         self._out = [err]
-        command = [sys.executable, "-m", "kafka_pipeline.cli", "--log-level", "info", "worker", *self.args]
+        command = [sys.executable, "-m", "kafka_pipeline._cli", "--log-level", "info", "worker", *self.args]
         self.proc = subprocess.Popen(command, env=env, stdout=err, stderr=err, stdin=subprocess.DEVNULL)
         return self
 

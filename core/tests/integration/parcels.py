@@ -14,7 +14,7 @@ from pathlib import Path
 
 from distributions import write_distribution
 
-from kafka_pipeline.discovery import DOMAINS_GROUP, ROUTING_GROUP
+from kafka_pipeline._discovery import DOMAINS_GROUP, ROUTING_GROUP
 
 PARCELS_DISTRIBUTION = "kafka-pipeline-parcels"
 

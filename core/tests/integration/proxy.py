@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from kafka_pipeline.embedded import free_port
+from kafka_pipeline._broker.embedded import free_port
 
 __all__ = ["TcpProxy"]
 

@@ -34,8 +34,8 @@ from integration.kit import (
     write_config,
 )
 from kafka_pipeline import discover, parse_config
-from kafka_pipeline.cli import main
-from kafka_pipeline.worker.replay import Replayer, ReplayStats
+from kafka_pipeline._cli import main
+from kafka_pipeline._replay import Replayer, ReplayStats
 
 pytestmark = pytest.mark.integration
 

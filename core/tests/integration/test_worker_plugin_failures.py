@@ -27,7 +27,7 @@ from integration.kit import (
 )
 from integration.ops import Progress
 from kafka_pipeline import parse_config
-from kafka_pipeline.worker import Worker, WorkerStats
+from kafka_pipeline._worker import Worker, WorkerStats
 
 pytestmark = pytest.mark.integration
 

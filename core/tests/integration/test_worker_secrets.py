@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from integration.kit import Names, config_data, create_topics, encode, parcel, produce, write_config
-from kafka_pipeline.cli import main
+from kafka_pipeline._cli import main
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from integration.kit import (
     produce,
     run_worker,
 )
-from kafka_pipeline.worker import DeltaWriteError
+from kafka_pipeline._worker import DeltaWriteError
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from integration.kit import (
     write_config,
 )
 from kafka_pipeline import parse_config
-from kafka_pipeline.embedded import free_port
-from kafka_pipeline.worker import BrokerConnectionError, TopicMissingError, Worker
+from kafka_pipeline._broker.embedded import free_port
+from kafka_pipeline._worker import BrokerConnectionError, TopicMissingError, Worker
 
 pytestmark = pytest.mark.integration
 

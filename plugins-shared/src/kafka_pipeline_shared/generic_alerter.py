@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kafka_pipeline import KafkaPipelineError, Routable, RoutingPlugin
-from kafka_pipeline.envelope import current_source
+from kafka_pipeline._envelope import current_source
 
 __all__ = ["GenericAlert", "GenericAlerterPlugin"]
 

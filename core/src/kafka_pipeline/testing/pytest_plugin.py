@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import pytest
 
 if TYPE_CHECKING:
-    from kafka_pipeline.config import PipelineConfig
-    from kafka_pipeline.domain import Domain
-    from kafka_pipeline.plugin import RoutingPlugin
-    from kafka_pipeline.testing.harness import RoutingHarness
+    from kafka_pipeline._config import PipelineConfig
+    from kafka_pipeline._domain import Domain
+    from kafka_pipeline._plugin import RoutingPlugin
+    from kafka_pipeline.testing._harness import RoutingHarness
 
 __all__ = [
     "ENV_BOOTSTRAP_SERVERS",
@@ -73,7 +73,7 @@ def routing_harness() -> HarnessFactory:
         plugins: Sequence[type[RoutingPlugin[Any]] | RoutingPlugin[Any]] | None = None,
         config: PipelineConfig | Mapping[str, Any] | None = None,
     ) -> RoutingHarness[Any]:
-        from kafka_pipeline.testing.harness import RoutingHarness
+        from kafka_pipeline.testing._harness import RoutingHarness
 
         return RoutingHarness(domain, plugins=plugins, config=config)
 
@@ -109,7 +109,7 @@ def kafka_broker() -> Iterator[KafkaBroker]:
         yield ExternalBroker(external)
         return
 
-    from kafka_pipeline.embedded import INSTALL_HINT, BrokerUnavailableError, EmbeddedBroker
+    from kafka_pipeline._broker.embedded import INSTALL_HINT, BrokerUnavailableError, EmbeddedBroker
 
     broker = EmbeddedBroker()
     try:

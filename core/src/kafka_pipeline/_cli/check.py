@@ -1,0 +1,111 @@
+"""``kafka-pipeline check``: everything that would stop or weaken a worker, listed at once."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kafka_pipeline._cli.common import CommandError, config_option, quiet_loading
+from kafka_pipeline._config import PipelineConfig, parse_config, read_config_file
+from kafka_pipeline._discovery import ENV_LOAD_PLUGINS
+from kafka_pipeline._errors import ConfigError
+from kafka_pipeline._loading import Installation, discover
+
+__all__ = ["check"]
+
+
+@click.command()
+@config_option(required=True)
+def check(config_path: Path) -> None:
+    """Validate a configuration against the installed domains and plugins.
+
+    Checks the file itself, each plugin's own 'config' section against the
+    plugin's Config model, every plugin's hook signatures and the core
+    version range it requires, and that every name under 'plugins:' and
+    'load:' is an installed plugin. Prints every problem with its path and
+    exits 1, or prints a one-line summary and exits 0. Secrets are never
+    printed.
+    """
+    try:
+        raw = read_config_file(config_path)
+    except ConfigError as exc:
+        raise CommandError(f"cannot check {config_path}: {'; '.join(exc.problems)}") from None
+    problems: list[str] = []
+    try:
+        config = parse_config(raw, source=str(config_path))
+    except ConfigError as exc:
+        problems += exc.problems
+        config = _salvage(raw)
+    with quiet_loading():
+        installation = discover(config, strict=False)
+        for name in installation.domains:
+            # Instantiating every plugin with its config is what surfaces config and hook errors.
+            installation.registry(name, raise_errors=False)
+    problems += installation.problems()
+    problems += installation.unknown_plugin_settings()
+    problems += _unknown_allowed(config, installation)
+    if problems:
+        click.echo(f"{config_path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
+        for problem in problems:
+            click.echo("  " + problem.replace("\n", "\n    "))
+        click.get_current_context().exit(1)
+    click.echo(f"OK: {config_path} is valid. {_summary(installation)}")
+
+
+def _salvage(raw: dict[str, Any]) -> PipelineConfig:
+    """The parts of an invalid file that still steer discovery (``load``, per-plugin settings).
+
+    With them the plugin checks can run and report too, instead of waiting
+    for the next run after the file is fixed.
+    """
+    kept: dict[str, Any] = {}
+    for key in ("load", "strict"):
+        if key in raw and _valid({key: raw[key]}):
+            kept[key] = raw[key]
+    plugins = raw.get("plugins")
+    if isinstance(plugins, dict):
+        # Field by field, so that a bad 'priority' does not hide the plugin's 'config' problems.
+        kept["plugins"] = {
+            name: {k: v for k, v in settings.items() if _valid({"plugins": {name: {k: v}}})}
+            for name, settings in plugins.items()
+            if isinstance(settings, dict)
+        }
+    return parse_config(kept)
+
+
+def _valid(data: dict[str, Any]) -> bool:
+    try:
+        parse_config(data)
+    except ConfigError:
+        return False
+    return True
+
+
+def _unknown_allowed(config: PipelineConfig, installation: Installation) -> list[str]:
+    installed = {r.name for r in installation.plugin_records}
+    known = ", ".join(sorted(installed)) or "none"
+    problems = [
+        f"load[{i}]: no installed plugin is named {name!r} (installed: {known})"
+        for i, name in enumerate(config.load or ())
+        if name not in installed
+    ]
+    env = os.environ.get(ENV_LOAD_PLUGINS)
+    names = [n.strip() for n in (env or "").split(",") if n.strip()]
+    problems += [
+        f"{ENV_LOAD_PLUGINS}: no installed plugin is named {name!r} (installed: {known})"
+        for name in names
+        if name not in installed
+    ]
+    return problems
+
+
+def _summary(installation: Installation) -> str:
+    domains = sorted(installation.domains)
+    statuses = Counter(str(r.status) for r in installation.plugin_records)
+    plugins = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "no plugins installed"
+    names = ", ".join(domains) or "none"
+    return f"{len(domains)} domain{'s' if len(domains) != 1 else ''} ({names}); plugins: {plugins}."

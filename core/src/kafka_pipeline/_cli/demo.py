@@ -1,0 +1,144 @@
+"""``kafka-pipeline demo``: embedded broker, sample results, every installed plugin, a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kafka_pipeline._cli.output import echo_json
+
+__all__ = ["demo"]
+
+# Repeated here rather than imported: the demo package pulls in aiokafka and deltalake,
+# and this module is imported for every command.
+DEFAULT_MESSAGES = 2000
+DEFAULT_SEED = 1
+DEFAULT_DELTA_ROOT = "demo-output/delta"
+EXIT_INTERRUPTED = 130
+
+
+class _ProgressLine:
+    """Phases as lines on stderr, the workers' progress as a bar (drawn on a terminal only)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stack = contextlib.ExitStack()
+        self._done = 0
+        self._live = sys.stderr.isatty()
+
+    def step(self, text: str) -> None:
+        self.close()
+        click.echo(f"- {text}", err=True)
+
+    def progress(self, consumed: Mapping[str, int], produced: Mapping[str, int]) -> None:
+        if not self._live:
+            return  # a log file or pipe gets the phases and the summary, not a redrawn line
+        if self._bar is None:
+            self._bar = self._stack.enter_context(
+                click.progressbar(
+                    length=sum(produced.values()),
+                    label="  consumed",
+                    file=sys.stderr,
+                    item_show_func=lambda text: text,
+                )
+            )
+        done = min(sum(consumed.values()), self._bar.length)
+        detail = "  ".join(f"{name} {consumed[name]:,}/{produced[name]:,}" for name in sorted(produced))
+        self._bar.update(done - self._done, detail)
+        self._done = done
+
+    def close(self) -> None:
+        self._stack.close()
+        self._bar = None
+        self._done = 0
+
+
+@click.command()
+@click.option(
+    "--messages",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MESSAGES,
+    show_default=True,
+    metavar="N",
+    help="Results produced per domain; about 1% of them are invalid on purpose.",
+)
+@click.option(
+    "--seed", type=int, default=DEFAULT_SEED, show_default=True, metavar="S", help="Seeds the sample results."
+)
+@click.option(
+    "--delta-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DELTA_ROOT,
+    show_default=True,
+    metavar="DIR",
+    help="Where the Delta tables go. An earlier demo's tables there are replaced; a directory "
+    "with anything else in it is refused.",
+)
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1, max=64),
+    default=3,
+    show_default=True,
+    metavar="P",
+    help="Partitions of every topic the demo creates.",
+)
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="D",
+    help="Only this domain (repeat for more). Default: every installed domain with sample results.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    *,
+    messages: int,
+    seed: int,
+    delta_root: Path,
+    partitions: int,
+    domains: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """See the whole pipeline work on this machine, with no Kafka of your own.
+
+    Starts the embedded Kafka-compatible broker (Tansu, from core's 'dev'
+    extra), produces sample results for every installed domain (a few of them
+    invalid), runs one worker per domain with every installed plugin until it
+    has consumed them all, then prints what was routed, stored in Delta and
+    dead-lettered, and stops the broker. Ctrl-C finishes the batch in hand and
+    still prints the summary. Exits 0 when every domain was drained, 1 when a
+    worker failed, 130 when interrupted.
+    """
+    # Heavy imports (aiokafka, deltalake, pyarrow) only for this command.
+    from kafka_pipeline._demo import DemoSettings, render_summary
+    from kafka_pipeline._demo import demo as run
+
+    settings = DemoSettings(
+        messages=messages, seed=seed, delta_root=delta_root, partitions=partitions, domains=domains
+    )
+    progress = _ProgressLine()
+    try:
+        summary = run(settings, reporter=progress)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.close()
+        click.echo("interrupted: stopped without a summary; the broker is stopped", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    finally:
+        progress.close()
+    if as_json:
+        echo_json(summary.as_dict())
+    else:
+        click.echo()
+        click.echo(render_summary(summary))
+    if summary.interrupted:
+        ctx.exit(EXIT_INTERRUPTED)
+    if not summary.ok:
+        ctx.exit(1)

@@ -1,0 +1,112 @@
+"""``kafka-pipeline plugins``: what is installed, and what became of each domain and plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kafka_pipeline._cli.common import (
+    config_option,
+    discover_quietly,
+    domain_option,
+    load_pipeline_config,
+    require_domain,
+)
+from kafka_pipeline._cli.output import echo_json, render_table
+from kafka_pipeline._discovery import DomainRecord, LoadStatus, PluginRecord, core_version
+
+__all__ = ["plugins"]
+
+
+@click.command()
+@domain_option(required=False, help="Only this domain and the plugins that may route it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@config_option()
+def plugins(domain_name: str | None, as_json: bool, config_path: Path | None) -> None:
+    """List every installed domain and routing plugin.
+
+    For each plugin: its distribution and version, domain(s), whether it is
+    enabled, its priority and its load status, with the reason when it was
+    not loaded. A plugin that failed to import is listed, never fatal. With
+    --config, the file's 'load', 'enabled' and 'priority' settings apply.
+    Plugins that were not imported (disabled, not allowed, failed) have no
+    known domain and are listed under any --domain.
+    """
+    config = load_pipeline_config(config_path)
+    installation = discover_quietly(config)
+    domains = installation.domain_records
+    records = installation.plugin_records
+    if domain_name is not None:
+        require_domain(installation, domain_name)
+        domains = [d for d in domains if d.name == domain_name]
+        records = [r for r in records if domain_name in r.domains or not r.domains]
+    if as_json:
+        echo_json(
+            {
+                "core_version": core_version(),
+                "domains": [d.as_dict() for d in domains],
+                "plugins": [r.as_dict() for r in records],
+            }
+        )
+        return
+    click.echo(_human(domains, records))
+
+
+def _tables(record: DomainRecord) -> str:
+    tables = record.domain.tables if record.domain is not None else {}
+    return ", ".join(f"{status}->{table}" for status, table in tables.items()) or "-"
+
+
+def _plugin_row(r: PluginRecord) -> list[str]:
+    return [
+        r.name,
+        r.distribution or "-",
+        r.version or "-",
+        ", ".join(r.domains) or "-",
+        "yes" if r.enabled else "no",
+        str(r.priority) if r.status is LoadStatus.LOADED else "-",
+        str(r.status),
+    ]
+
+
+def _human(domains: list[DomainRecord], records: list[PluginRecord]) -> str:
+    parts: list[str] = [f"kafka-pipeline-core {core_version()}", ""]
+    parts.append(f"Domains ({len(domains)})")
+    if domains:
+        rows = [
+            [
+                d.name,
+                d.distribution or "-",
+                d.version or "-",
+                d.domain.source_topic if d.domain else "-",
+                d.domain.default_dlq_topic if d.domain else "-",
+                _tables(d),
+                str(d.status),
+            ]
+            for d in domains
+        ]
+        headers = ["NAME", "DISTRIBUTION", "VERSION", "SOURCE TOPIC", "DLQ", "TABLES", "STATUS"]
+        parts.append(render_table(headers, rows))
+    else:
+        parts.append("  none installed: pip install the package that provides your domain")
+    parts += ["", f"Plugins ({len(records)})"]
+    if records:
+        headers = ["NAME", "DISTRIBUTION", "VERSION", "DOMAINS", "ENABLED", "PRIORITY", "STATUS"]
+        parts.append(render_table(headers, [_plugin_row(r) for r in records]))
+    else:
+        parts.append("  none installed")
+    errors = [
+        (kind, r.name, r.error)
+        for kind, rs in (("domain", domains), ("plugin", records))
+        for r in rs
+        if r.error
+    ]
+    if errors:
+        parts += ["", "Errors"]
+        parts += [f"  {kind} {name}: {_indent(error)}" for kind, name, error in errors]
+    return "\n".join(parts)
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n    ")

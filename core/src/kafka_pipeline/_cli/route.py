@@ -1,0 +1,194 @@
+"""``kafka-pipeline route``: a dry run of the routing rules over a file of messages, no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from pydantic import ValidationError
+
+from kafka_pipeline._cli.common import (
+    config_option,
+    discover_quietly,
+    domain_option,
+    load_pipeline_config,
+    quiet_loading,
+    require_domain,
+)
+from kafka_pipeline._cli.output import echo_json
+from kafka_pipeline._config import PipelineConfig
+from kafka_pipeline._domain import Domain
+from kafka_pipeline._plugin import format_validation_error
+from kafka_pipeline._registry import PluginRegistry
+from kafka_pipeline.testing import DispatchResult, RoutingHarness
+
+__all__ = ["LineReport", "route"]
+
+
+@dataclass
+class LineReport:
+    """What the worker would do with one input line."""
+
+    line: int
+    valid: bool
+    reason: str | None = None
+    problems: list[str] = field(default_factory=list)
+    trace_id: str | None = None
+    status: str | None = None
+    table: str | None = None
+    matched: list[str] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, str | None]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        if not self.valid:
+            return {"line": self.line, "valid": False, "reason": self.reason, "problems": self.problems}
+        return {
+            "line": self.line,
+            "valid": True,
+            "trace_id": self.trace_id,
+            "status": self.status,
+            "table": self.table,
+            "matched": self.matched,
+            "sent": self.sent,
+            "errors": self.errors,
+        }
+
+
+@click.command()
+@domain_option(required=True)
+@config_option()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input line (JSON Lines).")
+@click.argument("file", type=click.File("rb"), metavar="FILE.jsonl")
+def route(domain_name: str, config_path: Path | None, as_json: bool, file: IO[bytes]) -> None:
+    """Dry-run the routing plugins of a domain over FILE.jsonl, one message per line.
+
+    Nothing is sent and no broker is needed: every installed plugin of the
+    domain (as the configuration enables and orders them) sees each message.
+    For each line: the plugins that matched, in order, what each would send
+    (topic and key), the Delta table the message would be appended to, or
+    why the line is invalid (not JSON, or the schema errors by field path).
+    FILE '-' reads stdin; blank lines are skipped. Exits 1 if any line was
+    invalid or any plugin raised.
+    """
+    config = load_pipeline_config(config_path)
+    installation = discover_quietly(config, strict=None)
+    require_domain(installation, domain_name)
+    with quiet_loading():
+        registry = installation.registry(domain_name)
+    for problem in installation.problems():
+        click.echo(f"warning: not loaded, the worker would run without it: {problem}", err=True)
+    domain = installation.domain(domain_name)
+    emit: Callable[[LineReport], None] = (lambda r: echo_json(r.as_dict(), indent=None)) if as_json else _echo
+    tally = asyncio.run(_dry_run(domain, registry, config, file, emit))
+    if not as_json:
+        click.echo(f"\n{tally}")
+    if tally.invalid or tally.failing:
+        click.get_current_context().exit(1)
+
+
+@dataclass
+class Tally:
+    """Counts over the whole file, kept instead of the reports so any file size fits in memory."""
+
+    messages: int = 0
+    invalid: int = 0
+    sent: int = 0
+    failing: int = 0
+
+    def add(self, report: LineReport) -> None:
+        self.messages += 1
+        self.invalid += not report.valid
+        self.sent += len(report.sent)
+        self.failing += bool(report.errors)
+
+    def __str__(self) -> str:
+        def plural(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n != 1 else ''}"
+
+        valid = self.messages - self.invalid
+        return (
+            f"{plural(self.messages, 'message')}: {valid} valid, {self.invalid} invalid; "
+            f"{plural(self.sent, 'record')} would be sent; {self.failing} with plugin errors"
+        )
+
+
+async def _dry_run(
+    domain: Domain[Any],
+    registry: PluginRegistry[Any],
+    config: PipelineConfig,
+    lines: Iterable[bytes],
+    emit: Callable[[LineReport], None],
+) -> Tally:
+    tally = Tally()
+    # The harness re-registers the registry's configured instances behind a recording sender.
+    plugins = [p.plugin for p in registry.plugins]
+    async with RoutingHarness(domain, plugins=plugins, config=config) as harness:
+        for number, raw in enumerate(lines, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            report = await _route_line(harness, domain, number, text)
+            emit(report)
+            tally.add(report)
+    return tally
+
+
+async def _route_line(
+    harness: RoutingHarness[Any], domain: Domain[Any], number: int, text: bytes
+) -> LineReport:
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return LineReport(number, valid=False, reason="not_json", problems=[f"not JSON: {exc}"])
+    try:
+        result = await harness.dispatch(text)
+    except ValidationError as exc:
+        return LineReport(number, valid=False, reason="schema", problems=format_validation_error(exc))
+    return _report(number, domain, result)
+
+
+def _report(number: int, domain: Domain[Any], result: DispatchResult) -> LineReport:
+    return LineReport(
+        number,
+        valid=True,
+        trace_id=domain.trace_id(result.message),
+        status=domain.status(result.message),
+        table=domain.table_for(result.message),
+        matched=result.matched,
+        sent=[{"plugin": r.plugin, "topic": r.topic, "key": _text(r.key)} for r in result.records],
+        errors=[
+            {"plugin": o.plugin, "stage": o.stage, "error": f"{type(o.error).__name__}: {o.error}"}
+            for o in result.errors
+        ],
+    )
+
+
+def _text(key: bytes | None) -> str | None:
+    return None if key is None else key.decode("utf-8", errors="backslashreplace")
+
+
+def _echo(r: LineReport) -> None:
+    if not r.valid:
+        label = "not JSON" if r.reason == "not_json" else "schema"
+        click.echo(f"line {r.line}: invalid ({label})")
+        for problem in r.problems:
+            click.echo(f"  {problem}")
+        return
+    table = f"Delta table {r.table}" if r.table else "no Delta table"
+    click.echo(f"line {r.line}: {r.status}, trace {r.trace_id} -> {table}")
+    if not r.matched and not r.errors:
+        click.echo("  no plugin matched")
+    for plugin in r.matched:
+        sends = [s for s in r.sent if s["plugin"] == plugin]
+        for s in sends:
+            click.echo(f"  {plugin} -> {s['topic']}  key={s['key'] if s['key'] is not None else '-'}")
+        if not sends:
+            click.echo(f"  {plugin} matched, sent nothing")
+    for e in r.errors:
+        click.echo(f"  {e['plugin']} raised in {e['stage']}: {e['error']}")

@@ -1,0 +1,387 @@
+"""Offering one message to every plugin, each behind its timeout, retries and breaker.
+
+The plugins' hook functions were resolved once by the registry, in priority
+order; this loop calls them directly, with no ``pm.hook`` fan-out per
+message. A plugin that raises, times out or sends to a topic that does not
+exist fails only its own part: its records of the failed attempt are
+dropped, the message is retried for it, then parked in the DLQ for it alone,
+and the other plugins and the Delta row go on as if nothing happened.
+
+One match in ``metrics.route_timing_sample_every`` per plugin (the first
+always) has its ``route`` call timed into the plugin's
+:class:`~kafka_pipeline._observability.timing.RouteTimings`: a modulo per match, and
+two clock reads per sampled one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import types
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from time import perf_counter
+from typing import Any, cast
+
+from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._config import PipelineConfig
+from kafka_pipeline._dlq import DlqReason, describe_exception, dlq_headers
+from kafka_pipeline._engine.resilience import BreakerState, CircuitBreaker, PluginPolicy
+from kafka_pipeline._envelope import SourceRecord
+from kafka_pipeline._observability.stats import PluginStats, WorkerStats
+from kafka_pipeline._observability.timing import DEFAULT_SAMPLE_EVERY
+from kafka_pipeline._registry import RegisteredPlugin
+
+__all__ = ["MessageRouter", "PluginSlot"]
+
+log = logging.getLogger("kafka_pipeline.worker.routing")
+
+_NOWHERE: tuple[str, ...] = ()
+
+
+class _Started:
+    """A plugin's first attempt that ``route`` began by hand and could not finish synchronously."""
+
+    __slots__ = ("began", "error", "mark", "suspended")
+
+    def __init__(
+        self,
+        mark: int,
+        *,
+        error: Exception | None = None,
+        suspended: tuple[Coroutine[Any, Any, Any], Any] | None = None,
+        began: float | None = None,
+    ) -> None:
+        #: ``len(pending)`` before the attempt: where a failed attempt is cut back to.
+        self.mark = mark
+        self.error = error
+        self.suspended = suspended
+        #: When a timed attempt began (``perf_counter``); None when it is not timed.
+        self.began = began
+
+    async def finish(self) -> None:
+        """Let the attempt run to its end under the caller's timeout (or raise its error)."""
+        if self.error is not None:
+            raise self.error
+        if self.suspended is not None:
+            await _resume(*self.suspended)
+
+
+@types.coroutine
+def _resume(step: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, None]:
+    """Drive ``step``, which suspended by yielding ``yielded``, to its end: as ``await`` would.
+
+    What the event loop sends or throws in (results, ``CancelledError`` from a
+    timeout) is passed on to ``step``.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            step.close()
+            raise
+        except BaseException as exc:
+            try:
+                yielded = step.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                yielded = step.send(sent)
+            except StopIteration:
+                return
+
+
+class PluginSlot:
+    """A plugin's hook functions with its failure policy, breaker and counters."""
+
+    __slots__ = (
+        "breaker",
+        "instance",
+        "name",
+        "policy",
+        "route",
+        "sample_every",
+        "sample_first",
+        "should_route",
+        "stats",
+    )
+
+    def __init__(
+        self,
+        plugin: RegisteredPlugin[Any],
+        policy: PluginPolicy,
+        stats: PluginStats,
+        clock: Callable[[], float],
+        sample_every: int = DEFAULT_SAMPLE_EVERY,
+    ) -> None:
+        self.name = plugin.name
+        self.instance = plugin.plugin
+        self.should_route: Callable[[Any], bool] = plugin.should_route
+        self.route: Callable[[Any], Coroutine[Any, Any, None]] = cast(
+            "Callable[[Any], Coroutine[Any, Any, None]]", plugin.route
+        )
+        self.policy = policy
+        self.breaker = CircuitBreaker(policy.failure_threshold, policy.reset_seconds, clock)
+        self.stats = stats
+        #: The match numbers ``n`` with ``n % sample_every == sample_first`` are timed: 1, 1 + every, ...
+        self.sample_every = sample_every
+        self.sample_first = 1 % sample_every
+
+    def timed(self) -> bool:
+        """Whether the match just counted is one to time."""
+        return self.stats.matched % self.sample_every == self.sample_first
+
+
+class MessageRouter:
+    """Routes valid messages through a domain's plugins, in priority order."""
+
+    def __init__(
+        self,
+        plugins: Sequence[RegisteredPlugin[Any]],
+        config: PipelineConfig,
+        producer: RoutedProducer,
+        stats: WorkerStats,
+        *,
+        dlq_topic: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sample_every = config.metrics.route_timing_sample_every
+        self._clock = clock
+        self._producer = producer
+        self._stats = stats
+        self._dlq_topic = dlq_topic
+        self.slots: tuple[PluginSlot, ...] = ()
+        self.replace_plugins(plugins, config)
+
+    def replace_plugins(self, plugins: Sequence[RegisteredPlugin[Any]], config: PipelineConfig) -> None:
+        """Route through ``plugins`` (in this order) from the next message on: a hot reload.
+
+        A plugin whose instance and failure policy are unchanged keeps its
+        slot, breaker state included; any other gets a new, closed breaker.
+        Call it between messages, never while one is being routed.
+        """
+        current = {slot.name: slot for slot in self.slots}
+        slots = []
+        for plugin in plugins:
+            policy = PluginPolicy.for_plugin(config, plugin.name)
+            slot = current.get(plugin.name)
+            if slot is None or slot.instance is not plugin.plugin or slot.policy != policy:
+                stats = self._stats.plugin(plugin.name)
+                slot = PluginSlot(plugin, policy, stats, self._clock, self._sample_every)
+                stats.breaker_state = slot.breaker.state.value
+            slots.append(slot)
+        self.slots = tuple(slots)
+
+    def route(self, message: Any, source: SourceRecord) -> Sequence[str] | Coroutine[Any, Any, Sequence[str]]:
+        """Offer ``message`` to every plugin; returns the topics it was routed to.
+
+        Runs synchronously while every plugin's ``route`` finishes without
+        suspending, the usual case since ``send_to_topic`` only enqueues: no
+        coroutine, task or timer per message. Once a ``route`` suspends, fails
+        or sends to a topic not yet checked, the rest of the work is returned
+        as a coroutine for the caller to await. ``source`` must already be the
+        current source (``envelope.current_source``).
+        """
+        producer = self._producer
+        pending = producer.pending
+        start = len(pending)
+        for slot in self.slots:
+            try:
+                matched = slot.should_route(message)
+            except Exception as exc:
+                if slot.breaker.allow():
+                    self._give_up(slot, source, exc, "should_route")
+                else:
+                    self._park_open(slot, source)
+                continue
+            if not matched:
+                continue
+            slot.stats.matched += 1
+            breaker = slot.breaker
+            if breaker.state is not BreakerState.CLOSED and not breaker.allow():
+                self._park_open(slot, source)
+                continue
+            mark = len(pending)
+            # Inlined slot.timed(): this line runs for every match.
+            began = perf_counter() if slot.stats.matched % slot.sample_every == slot.sample_first else None
+            step = slot.route(message)
+            try:
+                yielded = step.send(None)
+            except StopIteration:
+                if began is not None:
+                    slot.stats.route_seconds.observe(perf_counter() - began)
+                if producer.has_unchecked_topics:
+                    return self._finish(slot, message, source, start, _Started(mark))
+                self._succeeded(slot, source, len(pending) - mark)
+                continue
+            except Exception as exc:
+                if began is not None:
+                    slot.stats.route_seconds.observe(perf_counter() - began)
+                return self._finish(slot, message, source, start, _Started(mark, error=exc))
+            started = _Started(mark, suspended=(step, yielded), began=began)
+            return self._finish(slot, message, source, start, started)
+        # Most messages match nothing: answer them without another call.
+        return _NOWHERE if len(pending) == start else self._topics(start)
+
+    def _topics(self, start: int) -> Sequence[str]:
+        pending = self._producer.pending
+        if len(pending) == start:
+            return _NOWHERE
+        topics = [r.topic for r in pending[start:] if r.plugin is not None]
+        return list(dict.fromkeys(topics)) if len(topics) > 1 else topics
+
+    async def _finish(
+        self, slot: PluginSlot, message: Any, source: SourceRecord, start: int, started: _Started
+    ) -> Sequence[str]:
+        """The rest of :meth:`route`, from ``slot``'s attempt that did not finish synchronously."""
+        await self._attempt(slot, message, source, started)
+        slots = self.slots
+        for later in slots[slots.index(slot) + 1 :]:
+            try:
+                matched = later.should_route(message)
+            except Exception as exc:
+                if later.breaker.allow():
+                    self._give_up(later, source, exc, "should_route")
+                else:
+                    self._park_open(later, source)
+                continue
+            if not matched:
+                continue
+            later.stats.matched += 1
+            if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
+                await self._attempt(later, message, source, timed=later.timed())
+            else:
+                self._park_open(later, source)
+        return self._topics(start)
+
+    async def _attempt(
+        self,
+        slot: PluginSlot,
+        message: Any,
+        source: SourceRecord,
+        started: _Started | None = None,
+        *,
+        timed: bool = False,
+    ) -> None:
+        """Try ``slot``'s ``route`` until it succeeds or its retries are spent.
+
+        ``timed``: time the first try (a first try begun by :meth:`route` carries its own start).
+        """
+        policy = slot.policy
+        producer = self._producer
+        pending = producer.pending
+        attempts = policy.max_retries + 1
+        error: Exception | None = None
+        for attempt in range(attempts):
+            mark = len(pending)
+            began = None
+            if attempt == 0:
+                began = started.began if started is not None else perf_counter() if timed else None
+            try:
+                # The deadline starts when a first attempt begun by ``route`` first
+                # waits; before that it ran without yielding, which no timeout can stop.
+                async with asyncio.timeout(policy.timeout_seconds):
+                    try:
+                        if attempt == 0 and started is not None:
+                            mark = started.mark
+                            await started.finish()
+                        else:
+                            await slot.route(message)
+                    finally:
+                        if began is not None:  # a timeout too: it took that long
+                            slot.stats.route_seconds.observe(perf_counter() - began)
+                    await producer.check_new_topics()
+            except Exception as exc:
+                producer.rollback(mark)
+                error = exc
+                if isinstance(exc, TimeoutError):
+                    slot.stats.timeouts += 1
+                log.warning(
+                    "plugin %s failed on %s[%d]@%d, attempt %d of %d: %s",
+                    slot.name,
+                    source.topic,
+                    source.partition,
+                    source.offset,
+                    attempt + 1,
+                    attempts,
+                    describe_exception(exc, policy.timeout_seconds),
+                    extra={"plugin": slot.name, "trace_id": source.trace_id},
+                )
+                if attempt + 1 < attempts:
+                    slot.stats.retries += 1
+                    await asyncio.sleep(policy.backoff(attempt))
+                continue
+            self._succeeded(slot, source, len(pending) - mark)
+            return
+        assert error is not None
+        self._give_up(slot, source, error, "route")
+
+    def _succeeded(self, slot: PluginSlot, source: SourceRecord, sent: int) -> None:
+        slot.stats.sent += sent
+        breaker = slot.breaker
+        if breaker.failures or breaker.state is not BreakerState.CLOSED:
+            if breaker.state is BreakerState.HALF_OPEN:
+                log.warning(
+                    "plugin %s recovered: circuit breaker closed",
+                    slot.name,
+                    extra={"plugin": slot.name, "trace_id": source.trace_id},
+                )
+            breaker.record_success()
+            slot.stats.breaker_state = breaker.state.value
+
+    def _give_up(self, slot: PluginSlot, source: SourceRecord, exc: BaseException, stage: str) -> None:
+        error = describe_exception(exc, slot.policy.timeout_seconds)
+        slot.stats.errors += 1
+        opened = slot.breaker.record_failure()
+        slot.stats.breaker_state = slot.breaker.state.value
+        log.error(
+            "plugin %s failed in %s on %s[%d]@%d (%s); message parked in DLQ %s for this plugin",
+            slot.name,
+            stage,
+            source.topic,
+            source.partition,
+            source.offset,
+            error,
+            self._dlq_topic,
+            extra={"plugin": slot.name, "trace_id": source.trace_id},
+        )
+        if opened:
+            slot.stats.breaker_opened += 1
+            log.error(
+                "circuit breaker of plugin %s opened after %d failed messages in a row; its matches "
+                "go to the DLQ (circuit_open) for the next %gs, then one is tried again",
+                slot.name,
+                slot.breaker.failures,
+                slot.breaker.reset_seconds,
+                extra={"plugin": slot.name, "trace_id": source.trace_id},
+            )
+        self._park(slot, source, DlqReason.PLUGIN_ERROR, f"{stage}: {error}")
+
+    def _park_open(self, slot: PluginSlot, source: SourceRecord) -> None:
+        log.debug(
+            "plugin %s circuit open; message parked in DLQ",
+            slot.name,
+            extra={"plugin": slot.name, "trace_id": source.trace_id},
+        )
+        self._park(
+            slot,
+            source,
+            DlqReason.CIRCUIT_OPEN,
+            f"circuit breaker open after {slot.breaker.failures} failed messages in a row; "
+            "the plugin was not called",
+        )
+
+    def _park(self, slot: PluginSlot, source: SourceRecord, reason: DlqReason, error: str) -> None:
+        headers = dlq_headers(
+            reason,
+            error,
+            topic=source.topic,
+            partition=source.partition,
+            offset=source.offset,
+            plugin=slot.name,
+            trace_id=source.trace_id,
+        )
+        self._producer.dead_letter(self._dlq_topic, source.key, source.value, headers)
+        slot.stats.dlq += 1
+        self._stats.dlq_by_reason[reason.value] += 1

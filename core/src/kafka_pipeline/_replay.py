@@ -1,0 +1,384 @@
+"""Replaying dead-lettered plugin failures through the plugin that failed, and nothing else.
+
+A ``plugin_error`` or ``circuit_open`` record is a source message that every
+other plugin routed and Delta stored; only the plugin named in
+``x-dlq-plugin`` still owes it. So replay reads the DLQ topic with a consumer
+group of its own, parses each such record's original bytes again, and runs
+that plugin alone on it (with its timeout, retries and breaker), as if it
+came from its original source record: routed records carry the original
+``x-source-*`` headers. Nothing is written to Delta. After each batch it
+waits for every acknowledgement, then commits, so a stopped replay resumes
+where it was and replays nothing twice that it had committed.
+
+What it does with each DLQ record:
+
+- ``invalid_json`` and ``schema`` records are left alone (fixing bad input is
+  producing it again to the source topic, a decision for an operator).
+- A record failing again goes back to the end of the DLQ topic, with a new
+  ``x-dlq-error``, ``x-replay-run`` (this run's id) and ``x-replay-count``.
+- A record that ``--reason``/``--plugin`` did not select, or whose plugin is
+  not running here, is copied to the end of the DLQ topic unchanged but for
+  ``x-replay-run``: the group commits past the original, and a later replay
+  finds the copy.
+
+Loops: a replay stops reading a partition when it meets a record that it
+put there itself (its ``x-replay-run``), and does not commit past it, so a
+plugin that still fails costs one attempt per record per run, and the next
+run starts from those copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import CoroutineType
+from typing import Any, Final
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+
+from kafka_pipeline._broker.clients import close_quietly, make_admin, make_consumer, make_producer
+from kafka_pipeline._broker.offsets import commit_offsets
+from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.topics import TopicAdmin
+from kafka_pipeline._config import PipelineConfig
+from kafka_pipeline._dlq import (
+    HEADER_DLQ_ERROR,
+    HEADER_DLQ_PLUGIN,
+    HEADER_DLQ_REASON,
+    MAX_ERROR_LENGTH,
+    DlqReason,
+)
+from kafka_pipeline._domain import Domain
+from kafka_pipeline._engine.engine import MessageRouter
+from kafka_pipeline._envelope import (
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+    HEADER_TRACE_ID,
+    Headers,
+    SourceRecord,
+    current_source,
+)
+from kafka_pipeline._errors import TopicMissingError
+from kafka_pipeline._observability.stats import WorkerStats
+from kafka_pipeline._registry import PluginRegistry
+from kafka_pipeline._worker.rebalance import Rebalancer
+
+__all__ = ["HEADER_REPLAY_COUNT", "HEADER_REPLAY_RUN", "REPLAYABLE", "ReplayStats", "Replayer"]
+
+log = logging.getLogger("kafka_pipeline.worker.replay")
+
+HEADER_REPLAY_RUN: Final = "x-replay-run"
+HEADER_REPLAY_COUNT: Final = "x-replay-count"
+
+#: The reasons a replay runs again; the others are invalid input.
+REPLAYABLE: Final = frozenset({DlqReason.PLUGIN_ERROR, DlqReason.CIRCUIT_OPEN})
+
+
+@dataclass
+class ReplayStats:
+    """What one replay run did with the DLQ records it read."""
+
+    read: int = 0
+    #: Per plugin: records its replay routed (or that it no longer matched), and are resolved.
+    replayed: Counter[str] = field(default_factory=Counter)
+    #: Per plugin: records that failed again, back in the DLQ.
+    failed_again: Counter[str] = field(default_factory=Counter)
+    #: Per reason: invalid-input records, untouched.
+    left_alone: Counter[str] = field(default_factory=Counter)
+    #: Plugin failures that ``--reason``/``--plugin`` did not select, copied to the end of the DLQ.
+    not_selected: int = 0
+    #: Per plugin: failures of a plugin not running here, copied to the end of the DLQ.
+    unavailable: Counter[str] = field(default_factory=Counter)
+    #: Records the replayed plugins sent, per topic.
+    routed_by_topic: Counter[str] = field(default_factory=Counter)
+    committed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "replayed": dict(self.replayed),
+            "failed_again": dict(self.failed_again),
+            "left_alone": dict(self.left_alone),
+            "not_selected": self.not_selected,
+            "unavailable": dict(self.unavailable),
+            "routed_by_topic": dict(self.routed_by_topic),
+            "committed_offsets": self.committed,
+        }
+
+
+class _ReplayProducer(RoutedProducer):
+    """Marks every record it dead-letters with the run's id, so the run knows its own output."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Headers added to the next dead-letter records: set per DLQ record being replayed.
+        self.marks: Headers = []
+
+    def dead_letter(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        super().dead_letter(topic, key, value, [*headers, *self.marks])
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+        self.generation = 0
+        #: When partitions were last assigned; None before the group's first assignment.
+        self.assigned_at: float | None = None
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        async with self._lock:  # a batch in hand is finished and committed first
+            self.generation += 1
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self.assigned_at = time.monotonic()
+
+
+class Replayer:
+    """Replays a domain's dead-lettered plugin failures; see the module docstring.
+
+    Args:
+        config: the pipeline configuration (the plugins' settings are those of the replay).
+        domain: the domain whose DLQ topic is read.
+        registry: the plugins that may replay: each record goes to the one it names only.
+        reasons: the ``x-dlq-reason`` values to replay (a subset of :data:`REPLAYABLE`).
+        plugin: replay only the records parked for this plugin.
+        group_id: the replay's consumer group; default ``<kafka.group_id>.replay``.
+        exit_when_idle: stop once no record arrived for this long (the DLQ is drained).
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        domain: Domain[Any],
+        registry: PluginRegistry[Any],
+        *,
+        reasons: Collection[DlqReason] = REPLAYABLE,
+        plugin: str | None = None,
+        group_id: str | None = None,
+        exit_when_idle: float = 5.0,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.domain = domain
+        self.registry = registry
+        self.reasons = frozenset(reasons) & REPLAYABLE
+        self.plugin = plugin
+        self.group_id = group_id or f"{config.kafka.group_id}.replay"
+        self.exit_when_idle = exit_when_idle
+        source_topic = config.source_topic or domain.source_topic
+        self.dlq_topic = config.dlq_topic or domain.dlq_topic or f"{source_topic}.dlq"
+        self.run_id = uuid.uuid4().hex
+        self.stats = ReplayStats()
+        self.plugin_stats = WorkerStats()
+        self._client_options = dict(client_options or {})
+        self._routers: dict[str, MessageRouter] = {}
+        self._routed: _ReplayProducer  # set by run()
+        self._lock = asyncio.Lock()
+        self._assignment = _Assignment(self._lock)
+
+    async def run(self) -> ReplayStats:
+        """Replay until the DLQ topic has been drained for ``exit_when_idle`` seconds."""
+        kafka = self.config.kafka
+        settings = self.config.worker
+        async with contextlib.AsyncExitStack() as stack:
+            admin = make_admin(kafka, self._client_options)
+            stack.push_async_callback(close_quietly, admin.close)
+            await admin.start()
+            topics = TopicAdmin(admin, bootstrap_servers=kafka.bootstrap_servers)
+            if not await topics.exists(self.dlq_topic):
+                raise TopicMissingError(
+                    f"dead-letter topic {self.dlq_topic!r} does not exist on {kafka.bootstrap_servers}: "
+                    "nothing to replay. Check dlq_topic (or source_topic) in the configuration",
+                    topic=self.dlq_topic,
+                    bootstrap_servers=kafka.bootstrap_servers,
+                )
+            producer = make_producer(
+                kafka, self._client_options, delivery_timeout_seconds=settings.delivery_timeout_seconds
+            )
+            stack.push_async_callback(close_quietly, producer.stop)
+            await producer.start()
+            routed = self._routed = _ReplayProducer(
+                producer,
+                topics,
+                self.plugin_stats,
+                retries=settings.delivery_retries,
+                backoff_seconds=settings.delivery_backoff_seconds,
+                ack_timeout=2 * settings.delivery_timeout_seconds,
+            )
+            self._routers = {
+                p.name: MessageRouter([p], self.config, routed, self.plugin_stats, dlq_topic=self.dlq_topic)
+                for p in self.registry.plugins
+            }
+            self.registry.attach(routed)
+            stack.push_async_callback(self.registry.stop)
+            await self.registry.start()
+
+            replay_kafka = kafka.model_copy(
+                update={"group_id": self.group_id, "auto_offset_reset": "earliest"}
+            )
+            consumer = make_consumer(replay_kafka, self._client_options)
+            stack.push_async_callback(close_quietly, consumer.stop)
+            consumer.subscribe([self.dlq_topic], listener=self._assignment)
+            await consumer.start()
+            log.info(
+                "replaying %s from %s as group %s (run %s)",
+                ", ".join(sorted(self.reasons)),
+                self.dlq_topic,
+                self.group_id,
+                self.run_id,
+            )
+
+            await self._consume(consumer)
+        self.stats.routed_by_topic.update(self.plugin_stats.routed_by_topic)
+        return self.stats
+
+    async def _consume(self, consumer: Any) -> None:
+        settings = self.config.worker
+        assignment = self._assignment
+        last_record = time.monotonic()
+        while True:
+            generation = assignment.generation
+            records = await consumer.getmany(
+                timeout_ms=settings.poll_timeout_ms, max_records=settings.batch_max_records
+            )
+            now = time.monotonic()
+            async with self._lock:
+                if records and generation != assignment.generation:
+                    Rebalancer.fetch_again(consumer, records)
+                    continue
+                offsets: dict[tuple[str, int], int] = {}
+                for tp, partition_records in records.items():
+                    done = await self._partition(consumer, tp, partition_records)
+                    if done is not None:
+                        offsets[(tp.topic, tp.partition)] = done
+                if records:
+                    last_record = now
+                    await self._routed.drain()
+                    await commit_offsets(
+                        consumer,
+                        offsets,
+                        group_id=self.group_id,
+                        retries=settings.delivery_retries,
+                        backoff_seconds=settings.delivery_backoff_seconds,
+                        timeout_seconds=settings.delivery_timeout_seconds,
+                    )
+                    self.stats.committed += len(offsets)
+            assigned = consumer.assignment()
+            if assigned and assigned <= consumer.paused():
+                log.info("every partition of %s is replayed up to this run's own records", self.dlq_topic)
+                return
+            assigned_at = assignment.assigned_at
+            if assigned_at is not None and now - max(last_record, assigned_at) >= self.exit_when_idle:
+                log.info("no DLQ record for %gs: replay finished", self.exit_when_idle)
+                return
+
+    async def _partition(self, consumer: Any, tp: TopicPartition, records: Sequence[Any]) -> int | None:
+        """Handle one partition's records; returns the offset to commit (None: nothing handled)."""
+        next_offset: int | None = None
+        for record in records:
+            headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+            if headers.get(HEADER_REPLAY_RUN) == self.run_id:
+                # This run's own output: everything before it is done; the copy waits for the next run.
+                consumer.pause(tp)
+                return int(record.offset)
+            self.stats.read += 1
+            await self._one(record, headers)
+            next_offset = record.offset + 1
+        return next_offset
+
+    async def _one(self, record: Any, headers: dict[str, str]) -> None:
+        routed = self._routed
+        reason = headers.get(HEADER_DLQ_REASON, "")
+        plugin = headers.get(HEADER_DLQ_PLUGIN, "")
+        if reason not in {r.value for r in REPLAYABLE}:
+            self.stats.left_alone[reason or "unknown"] += 1
+            return
+        routed.marks = [(HEADER_REPLAY_RUN, self.run_id.encode())]
+        if reason not in self.reasons or (self.plugin is not None and plugin != self.plugin):
+            self.stats.not_selected += 1
+            self._copy(record)
+            return
+        router = self._routers.get(plugin)
+        if router is None:
+            log.warning(
+                "DLQ record %s[%d]@%d is for plugin %r, which is not running here (not installed, "
+                "disabled or not loaded); kept in the DLQ",
+                record.topic,
+                record.partition,
+                record.offset,
+                plugin,
+                extra={"plugin": plugin, "trace_id": headers.get(HEADER_TRACE_ID)},
+            )
+            self.stats.unavailable[plugin] += 1
+            self._copy(record)
+            return
+        count = headers.get(HEADER_REPLAY_COUNT, "0")
+        replays = int(count) + 1 if count.isdigit() else 1
+        routed.marks.append((HEADER_REPLAY_COUNT, str(replays).encode()))
+        try:
+            message = self.domain.parse(record.value)
+            trace_id = headers.get(HEADER_TRACE_ID) or self.domain.trace_id(message)
+            source = SourceRecord(
+                topic=headers[HEADER_SOURCE_TOPIC],
+                partition=int(headers[HEADER_SOURCE_PARTITION]),
+                offset=int(headers[HEADER_SOURCE_OFFSET]),
+                value=record.value,
+                message=message,
+                trace_id=trace_id,
+                key=record.key,
+            )
+        except Exception as exc:  # the model changed, or the headers were tampered with
+            log.error(
+                "DLQ record %s[%d]@%d cannot be replayed (%s); kept in the DLQ",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+                extra={"plugin": plugin, "trace_id": headers.get(HEADER_TRACE_ID)},
+            )
+            self.stats.failed_again[plugin] += 1
+            self._copy(record, error=f"replay: {type(exc).__name__}: {exc}", counted=True)
+            return
+        stats = self.plugin_stats.plugin(plugin)
+        parked_before = stats.dlq
+        token = current_source.set(source)
+        try:
+            outcome = router.route(message, source)
+            if isinstance(outcome, CoroutineType):
+                await outcome
+        finally:
+            current_source.reset(token)
+        if stats.dlq > parked_before:
+            self.stats.failed_again[plugin] += 1
+        else:
+            self.stats.replayed[plugin] += 1
+            log.debug(
+                "replayed DLQ record %s[%d]@%d through plugin %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                plugin,
+                extra={"plugin": plugin, "trace_id": trace_id},
+            )
+
+    def _copy(self, record: Any, *, error: str | None = None, counted: bool = False) -> None:
+        """Put ``record`` back at the end of the DLQ with the run's marks, and a new error if given.
+
+        ``counted``: the marks hold a new ``x-replay-count``, which replaces the record's.
+        """
+        dropped = {HEADER_REPLAY_RUN}
+        if counted:
+            dropped.add(HEADER_REPLAY_COUNT)
+        if error is not None:
+            dropped.add(HEADER_DLQ_ERROR)
+        headers: Headers = [(k, v) for k, v in record.headers or () if k not in dropped]
+        if error is not None:
+            headers.append((HEADER_DLQ_ERROR, error[:MAX_ERROR_LENGTH].encode()))
+        self._routed.dead_letter(self.dlq_topic, record.key, record.value, headers)

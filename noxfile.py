@@ -24,6 +24,7 @@ NOT_INTEGRATION = ("-m", "not integration")
 
 # The versions the code base is kept clean with; a new release's new rules land on purpose.
 RUFF = "ruff==0.17.6"
+IMPORT_LINTER = "import-linter==2.17"
 MYPY = ("mypy==2.4.1", "types-PyYAML")
 
 nox.options.sessions = ["lint", "typecheck", "tests-core", "tests-plugins", "tests-all", "integration"]
@@ -86,10 +87,16 @@ def tests_all(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting, over the whole repository."""
-    session.install(RUFF)
+    """ruff (lint rules and formatting) over the repository; import-linter over the packages' imports.
+
+    .importlinter holds the contracts: core's layers, no import cycles, and
+    plugin packages using core's public API only.
+    """
+    session.install(RUFF, IMPORT_LINTER)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    sources = ":".join(f"{package}/src" for package in ("core", *PLUGINS))
+    session.run("lint-imports", env={"PYTHONPATH": sources})
 
 
 @nox.session

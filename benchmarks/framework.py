@@ -14,7 +14,8 @@ import dataset
 from spec import RunSpec, Stopwatch
 
 from kafka_pipeline import PipelineConfig, parse_config
-from kafka_pipeline._worker import FlushReport, Worker
+from kafka_pipeline._observability.stats import FlushReport
+from kafka_pipeline._worker.runner import Worker
 
 __all__ = ["PLUGINS", "config_for", "run"]
 

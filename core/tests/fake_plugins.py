@@ -71,6 +71,11 @@ class Exploding(RoutingPlugin):
         raise RuntimeError("the alerting service is down")
 """
 
+#: A plugin whose ``should_route`` takes an argument core never passes: refused at registration.
+EXTRA_ARGUMENT = RED_ROUTER.replace("red-router", "nosy-router").replace(
+    "def should_route(self, message):", "def should_route(self, message, headers):"
+)
+
 WIDGET_PLUGINS = ("red-router", "permanent-failures")
 
 

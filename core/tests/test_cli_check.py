@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from fake_plugins import RED_ROUTER, Site
+from fake_plugins import EXTRA_ARGUMENT, RED_ROUTER, Site
 
 ONLY_TEST_PLUGINS = ["red-router", "permanent-failures"]
-
-EXTRA_ARGUMENT = RED_ROUTER.replace("red-router", "nosy-router").replace(
-    "def should_route(self, message):", "def should_route(self, message, headers):"
-)
 
 
 def listed(result: Result) -> list[str]:

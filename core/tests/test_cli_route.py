@@ -57,6 +57,7 @@ def test_each_message_shows_the_plugins_that_match_in_order_what_they_send_and_i
                 {"plugin": "permanent-failures", "topic": "alerts.widgets", "key": "w-2"},
             ],
             "errors": [],
+            "dlq": [],
         }
     ]
 
@@ -83,7 +84,7 @@ def test_a_file_of_valid_messages_exits_0_with_a_summary(
     assert result.exit_code == 0
     assert (
         result.stdout.splitlines()[-1]
-        == "2 messages: 2 valid, 0 invalid; 1 record would be sent; 0 with plugin errors"
+        == "2 messages: 2 valid, 0 invalid; 1 record would be sent; 0 with plugin failures"
     )
 
 
@@ -103,6 +104,7 @@ def test_invalid_lines_are_reported_with_the_reason_the_others_still_routed_and_
             "status: Input should be 'completed', 'failed' or 'failed_permanent'",
             "colour: Field required",
         ],
+        "dlq": [{"reason": "schema", "plugin": None, "topic": "widgets.results.dlq"}],
     }
     assert valid["matched"] == ["red-router"]
 
@@ -133,7 +135,8 @@ def test_a_plugin_that_raises_is_shown_the_others_still_route_and_exit_is_1(
     result = cli("route", "--domain", "widgets", "--config", path, jsonl(BLUE_DONE, RED_DONE))
 
     assert result.exit_code == 1
-    assert "  exploding raised in route: RuntimeError: the alerting service is down" in result.stdout
+    assert "  exploding failed in route: RuntimeError: the alerting service is down" in result.stdout
+    assert "  exploding -> DLQ (plugin_error)" in result.stdout
     assert "  red-router -> widgets.red  key=w-1" in result.stdout
 
 
@@ -181,14 +184,14 @@ def test_strict_mode_with_a_broken_plugin_is_one_message_on_stderr_not_a_traceba
     result = cli("route", "--domain", "widgets", "--config", path, jsonl(RED_DONE))
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: plugin '*': plugins failed to load (strict mode):")
+    assert result.stderr.startswith("Error: plugin '*': plugins cannot run (strict mode):")
     assert (
         "plugin 'broken' (kafka-pipeline-broken 1.0.0): import failed: ImportError: needs libfoo 2"
         in result.stderr
     )
 
 
-def test_without_strict_mode_a_broken_plugin_is_a_warning_and_the_rest_route(
+def test_a_skipped_plugin_is_a_warning_the_rest_route_and_exit_is_1(
     cli: Callable[..., Result],
     widget_plugins: Site,
     config_file: Callable[..., str],
@@ -199,5 +202,127 @@ def test_without_strict_mode_a_broken_plugin_is_a_warning_and_the_rest_route(
 
     result = cli("route", "--domain", "widgets", "--config", path, jsonl(RED_DONE))
 
+    assert result.exit_code == 1
+    assert "warning: the worker would run without it: plugin 'broken'" in result.stderr
+    assert "  red-router -> widgets.red  key=w-1" in result.stdout
+
+
+def test_allow_skipped_accepts_a_skipped_plugin(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    widget_plugins.install_plugin("broken", "raise ImportError('needs libfoo 2')\n", "Broken")
+    path = config_file({"load": ["broken", "red-router"]})
+
+    result = cli("route", "--domain", "widgets", "--config", path, "--allow-skipped", jsonl(RED_DONE))
+
     assert result.exit_code == 0
-    assert "warning: not loaded, the worker would run without it: plugin 'broken'" in result.stderr
+
+
+def test_a_plugin_with_an_invalid_config_makes_the_dry_run_exit_1(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    path = config_file(
+        {"load": ["red-router", "permanent-failures"], "plugins": {"red-router": {"config": {"topik": "x"}}}}
+    )
+
+    result = cli("route", "--domain", "widgets", "--config", path, "--json", jsonl(RED_DONE))
+
+    assert result.exit_code == 1
+    assert "plugins.red-router.config.topik: unknown key for plugin 'red-router'" in result.stderr
+    assert reports(result)[0]["matched"] == []
+
+
+def test_a_misspelled_plugin_name_gets_a_did_you_mean_and_exit_1(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    path = config_file({"load": ["red-router"], "plugins": {"red-ruter": {"priority": 3}}})
+
+    result = cli("route", "--domain", "widgets", "--config", path, jsonl(RED_DONE))
+
+    assert result.exit_code == 1
+    assert "plugins.red-ruter: no installed plugin is named 'red-ruter'; did you mean 'red-router'?" in (
+        result.stderr
+    )
+
+
+SENDS_THEN_RAISES = """
+from kafka_pipeline import RoutingPlugin
+
+
+class SendsThenRaises(RoutingPlugin):
+    name = "sends-then-raises"
+    domain = "widgets"
+
+    def should_route(self, message):
+        return True
+
+    async def route(self, message):
+        self.send_to_topic("widgets.half-done", message)
+        raise RuntimeError("the second half failed")
+"""
+
+HANGS = """
+import asyncio
+
+from kafka_pipeline import RoutingPlugin
+
+
+class Hangs(RoutingPlugin):
+    name = "hangs"
+    domain = "widgets"
+
+    def should_route(self, message):
+        return True
+
+    async def route(self, message):
+        await asyncio.sleep(3600)
+"""
+
+
+def test_a_plugin_that_sends_then_raises_sends_nothing_and_goes_to_the_dlq_as_in_the_worker(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    widget_plugins.install_plugin("sends-then-raises", SENDS_THEN_RAISES, "SendsThenRaises")
+    path = config_file(
+        {"load": ["sends-then-raises"], "resilience": {"max_retries": 1, "retry_backoff_seconds": 0}}
+    )
+
+    result = cli("route", "--domain", "widgets", "--config", path, "--json", jsonl(RED_DONE))
+
+    [report] = reports(result)
+    assert (result.exit_code, report["sent"]) == (1, [])
+    assert report["dlq"] == [
+        {
+            "reason": "plugin_error",
+            "plugin": "sends-then-raises",
+            "error": "route: RuntimeError: the second half failed",
+        }
+    ]
+
+
+def test_a_plugin_that_hangs_ends_at_its_configured_timeout(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    widget_plugins.install_plugin("hangs", HANGS, "Hangs")
+    path = config_file({"load": ["hangs"], "plugins": {"hangs": {"timeout_seconds": 0.2, "max_retries": 0}}})
+
+    result = cli("route", "--domain", "widgets", "--config", path, jsonl(RED_DONE))
+
+    assert result.exit_code == 1
+    assert "  hangs failed in route: TimeoutError: " in result.stdout
+    assert "  hangs -> DLQ (plugin_error)" in result.stdout

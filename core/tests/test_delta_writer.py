@@ -8,7 +8,9 @@ import pytest
 from deltalake import DeltaTable
 from pydantic import BaseModel
 
-from kafka_pipeline._sinks.delta import DeltaWriter, FlushResult, table_uri, transaction_app_id
+from kafka_pipeline import SourceRecord
+from kafka_pipeline._sinks.delta import DeltaWriter, table_uri, transaction_app_id
+from kafka_pipeline._sinks.sink import FlushResult
 
 
 class Item(BaseModel):
@@ -24,9 +26,8 @@ def writer(root: Path, group: str = "g") -> DeltaWriter:
 
 def add(w: DeltaWriter, table: str, partition: int, offsets: range) -> None:
     for offset in offsets:
-        w.buffers[table].append(
-            Item(name=f"{partition}-{offset}", status=table), partition, offset, [], 0, 10
-        )
+        item = Item(name=f"{partition}-{offset}", status=table)
+        w.add(table, SourceRecord("items", partition, offset, b"0123456789", item, "t"), [], 0)
 
 
 def names(root: Path, table: str) -> list[str]:

@@ -20,22 +20,20 @@ from click.testing import Result
 from pydantic import ValidationError
 
 from kafka_pipeline._cli.demo import demo as demo_command
-from kafka_pipeline._demo import (
+from kafka_pipeline._demo.plan import (
     DEFAULT_DELTA_ROOT,
     DEFAULT_MESSAGES,
     DEFAULT_SEED,
+    MARKER,
     DemoError,
     DemoSettings,
-    DemoSummary,
-    DomainRun,
-    SampleKind,
     plan_demo,
-    render_summary,
-    sample_records,
 )
-from kafka_pipeline._demo.plan import MARKER
+from kafka_pipeline._demo.report import render_summary
+from kafka_pipeline._demo.samples import SampleKind, sample_records
+from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 from kafka_pipeline._dlq import describe_validation_error
-from kafka_pipeline._worker import WorkerStats
+from kafka_pipeline._observability.stats import WorkerStats
 
 
 def reason_for(widgets: ModuleType, value: bytes) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kafka_pipeline._observability import worker_registry
+from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.stats import WorkerStats
 
 
 def scrape(stats: WorkerStats, ready: bool = True) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of one scrape: (name, sorted labels) -> value."""
-    text = generate_latest(worker_registry(stats, "widgets", lambda: ready)).decode()
+    text = generate_latest(metrics_registry(stats, "widgets", lambda: ready)).decode()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -93,7 +93,7 @@ def test_consumer_lag_is_a_gauge_per_topic_and_partition() -> None:
 
 def test_a_scrape_reads_the_counters_as_they_are_now() -> None:
     stats = busy_stats()
-    registry = worker_registry(stats, "widgets")
+    registry = metrics_registry(stats, "widgets")
     generate_latest(registry)
 
     stats.plugin("red-router").sent += 10

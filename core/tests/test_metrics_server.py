@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafka_pipeline._observability import MetricsServer, MetricsServerError, Readiness, worker_registry
+from kafka_pipeline._observability.collector import metrics_registry
+from kafka_pipeline._observability.server import MetricsServer, MetricsServerError, Readiness
 from kafka_pipeline._observability.stats import WorkerStats
 
 
@@ -32,7 +33,7 @@ def probe() -> Probe:
 def server(probe: Probe) -> Iterator[MetricsServer]:
     stats = WorkerStats()
     stats.consumed = 3
-    with MetricsServer(worker_registry(stats, "widgets"), probe, host="127.0.0.1", port=0) as running:
+    with MetricsServer(metrics_registry(stats, "widgets"), probe, host="127.0.0.1", port=0) as running:
         yield running
 
 
@@ -82,7 +83,7 @@ def test_an_unknown_path_is_404_naming_the_known_ones(server: MetricsServer) -> 
 
 def test_a_port_in_use_is_an_error_naming_the_port_and_the_setting(server: MetricsServer) -> None:
     second = MetricsServer(
-        worker_registry(WorkerStats(), "widgets"), Probe(), host="127.0.0.1", port=server.port
+        metrics_registry(WorkerStats(), "widgets"), Probe(), host="127.0.0.1", port=server.port
     )
 
     with pytest.raises(MetricsServerError, match=rf"127\.0\.0\.1:{server.port}.*metrics\.port"):

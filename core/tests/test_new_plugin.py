@@ -22,7 +22,7 @@ from widget_domain import install_gadgets, install_widgets
 
 from kafka_pipeline import __version__ as core_version
 from kafka_pipeline._cli import main
-from kafka_pipeline._scaffold import compatible_core_requirement
+from kafka_pipeline._scaffold.generate import compatible_core_requirement
 
 # The CLI as the console script runs it, for an interpreter that has no script of its own.
 CLI = "from kafka_pipeline._cli import main; main(prog_name='kafka-pipeline')"

@@ -1,4 +1,7 @@
-"""``PluginRegistry``: dispatch order, blocking, and one plugin's failure never stopping the others."""
+"""``PluginRegistry``: dispatch order, blocking, and one plugin's failure never stopping the others.
+
+Messages are dispatched through the routing engine, as everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from kafka_pipeline import PluginRegistry, RoutingPlugin
+from kafka_pipeline import PluginRegistry, RoutingPlugin, SourceRecord, parse_config
+from kafka_pipeline._engine.engine import RoutingEngine
+from kafka_pipeline._engine.offer import PluginOutcome, offer
+from kafka_pipeline._observability.stats import WorkerStats
+from kafka_pipeline._outbox import Outbox
 
 MESSAGE = {"trace_id": "w-1", "colour": "red"}
 
@@ -41,6 +48,15 @@ def recorder(
     return Recorder()
 
 
+async def dispatch(registry: PluginRegistry[Any], message: Any) -> list[PluginOutcome]:
+    outbox = Outbox()
+    registry.attach(outbox)
+    config = parse_config({"resilience": {"retry_backoff_seconds": 0}})
+    engine = RoutingEngine(registry.plugins, config, outbox, WorkerStats(), dlq_topic="widgets.dlq")
+    result = await offer(engine, message, SourceRecord("widgets", 0, 0, b"{}", message, "w-1"))
+    return result.outcomes
+
+
 def routed(log: list[str]) -> list[str]:
     return [entry.removeprefix("route ") for entry in log if entry.startswith("route ")]
 
@@ -60,7 +76,7 @@ async def test_higher_priority_plugins_route_first(registry: PluginRegistry[Any]
     registry.register(recorder("high", log, priority=10))
     registry.register(recorder("middle", log, priority=5))
 
-    await registry.dispatch(MESSAGE)
+    await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["high", "middle", "low"]
 
@@ -71,7 +87,7 @@ async def test_plugins_of_equal_priority_route_in_name_order(
     for name in ("zeta", "alpha", "mu"):
         registry.register(recorder(name, log))
 
-    await registry.dispatch(MESSAGE)
+    await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["alpha", "mu", "zeta"]
 
@@ -82,7 +98,7 @@ async def test_a_configured_priority_overrides_the_class_default(
     registry.register(recorder("first-by-default", log, priority=10))
     registry.register(recorder("promoted", log, priority=0), priority=50)
 
-    await registry.dispatch(MESSAGE)
+    await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["promoted", "first-by-default"]
 
@@ -102,7 +118,7 @@ async def test_blocking_a_registered_plugin_takes_it_out_of_dispatch(
     registry.register(recorder("blocked", log))
 
     registry.block("blocked")
-    await registry.dispatch(MESSAGE)
+    await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["kept"]
 
@@ -114,7 +130,7 @@ async def test_an_unregistered_plugin_no_longer_sees_messages(
     registry.register(recorder("removed", log))
 
     registry.unregister("removed")
-    await registry.dispatch(MESSAGE)
+    await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["kept"]
 
@@ -125,7 +141,7 @@ async def test_a_plugin_raising_in_should_route_does_not_keep_the_others_from_ro
     registry.register(recorder("broken", log, priority=10, fail_in="should_route"))
     registry.register(recorder("healthy", log))
 
-    outcomes = await registry.dispatch(MESSAGE)
+    outcomes = await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["healthy"]
     assert [(o.plugin, o.stage, str(o.error)) for o in outcomes if o.error] == [
@@ -139,7 +155,7 @@ async def test_a_plugin_raising_in_route_does_not_keep_the_others_from_routing(
     registry.register(recorder("broken", log, priority=10, fail_in="route"))
     registry.register(recorder("healthy", log))
 
-    outcomes = await registry.dispatch(MESSAGE)
+    outcomes = await dispatch(registry, MESSAGE)
 
     assert routed(log) == ["healthy"]
     assert [(o.plugin, o.matched, o.stage) for o in outcomes if o.error] == [("broken", True, "route")]

@@ -6,14 +6,15 @@ the broker in ``integration/test_worker_hot_reload.py``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
-from fake_plugins import WIDGET_PLUGINS
+from fake_plugins import EXTRA_ARGUMENT, WIDGET_PLUGINS, Site
 
 from kafka_pipeline import PipelineConfig, discover, parse_config
 from kafka_pipeline._registry import PluginRegistry
-from kafka_pipeline._worker.reload import ReloadError, prepare_reload, restart_only_changes
+from kafka_pipeline._worker.reload import ReloadError, prepare_reload
 
 pytestmark = pytest.mark.usefixtures("widget_plugins")
 
@@ -71,43 +72,46 @@ def test_a_plugin_config_that_does_not_validate_is_refused_naming_its_path() -> 
     assert any("plugins.red-router.config.min_size" in p for p in refused.value.problems)
 
 
-def test_settings_for_a_plugin_that_is_not_installed_are_refused() -> None:
-    with pytest.raises(ReloadError, match=r"plugins\.red-ruter: no installed plugin is named 'red-ruter'"):
-        reload_with({"red-ruter": {"enabled": False}})
+def test_settings_for_a_plugin_that_is_not_installed_are_applied_with_a_did_you_mean(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kafka_pipeline.loading"):
+        _, plan = reload_with({"red-ruter": {"enabled": False}})
 
-
-def test_the_running_registry_is_untouched_by_a_refused_reload() -> None:
-    config, current = running()
-    before = current.plugins
-
-    with pytest.raises(ReloadError):
-        prepare_reload(
-            config, current, parse_config({"plugins": {"red-router": {"config": {"x": 1}}}}), "widgets"
-        )
-
-    assert current.plugins == before
-
-
-def test_settings_outside_the_plugins_are_named_as_needing_a_restart() -> None:
-    old = parse_config({"kafka": {"bootstrap_servers": "a:9092"}, "plugins": {"red-router": {"priority": 1}}})
-    new = parse_config(
-        {"kafka": {"bootstrap_servers": "b:9092"}, "delta": {"root": "/elsewhere"}, "plugins": {}}
+    assert sorted(p.name for p in plan.registry.plugins) == ["permanent-failures", "red-router"]
+    assert "plugins.red-ruter: no installed plugin is named 'red-ruter'; did you mean 'red-router'?" in (
+        caplog.text
     )
 
-    assert restart_only_changes(old, new) == ["kafka.bootstrap_servers", "delta.root"]
+
+def test_in_strict_mode_an_unknown_plugin_name_is_refused() -> None:
+    with pytest.raises(ReloadError, match=r"plugins\.red-ruter: no installed plugin is named 'red-ruter'"):
+        reload_with({"red-ruter": {"enabled": False}}, strict=True)
 
 
-def test_a_changed_password_is_named_as_needing_a_restart_without_its_value() -> None:
-    old = parse_config({"kafka": {"sasl_password": "hunter2"}})
-    new = parse_config({"kafka": {"sasl_password": "hunter3"}})
+def test_an_invalid_plugin_that_start_skipped_does_not_block_an_unrelated_reload(
+    widget_plugins: Site,
+) -> None:
+    widget_plugins.install_plugin("nosy-router", EXTRA_ARGUMENT, "RedRouter")
+    config = parse_config({**RUNNING, "load": [*WIDGET_PLUGINS, "nosy-router"]})
+    current = discover(config).registry("widgets")  # start-up skips nosy-router
+    new = parse_config(
+        {**RUNNING, "load": [*WIDGET_PLUGINS, "nosy-router"], "plugins": {"red-router": {"enabled": False}}}
+    )
 
-    assert restart_only_changes(old, new) == ["kafka.sasl_password"]
+    plan = prepare_reload(config, current, new, "widgets")
+
+    assert [p.name for p in plan.registry.plugins] == ["permanent-failures"]
+    assert [p for p in plan.skipped if "nosy-router" in p and "must take one argument" in p]
 
 
-def test_a_plugin_disabled_at_start_up_is_loaded_and_started_when_enabled() -> None:
-    config = parse_config({**RUNNING, "plugins": {"red-router": {"enabled": False}}})
-    current = discover(config).registry("widgets")
+def test_a_plugin_that_start_skipped_for_its_config_does_not_block_an_unrelated_reload() -> None:
+    broken = {"red-router": {"config": {"topik": "x"}}}
+    config = parse_config({**RUNNING, "plugins": broken})
+    current = discover(config).registry("widgets")  # start-up skips red-router
+    new = parse_config({**RUNNING, "plugins": {**broken, "permanent-failures": {"priority": 7}}})
 
-    plan = prepare_reload(config, current, parse_config(RUNNING), "widgets")
+    plan = prepare_reload(config, current, new, "widgets")
 
-    assert plan.started == {"red-router"}
+    assert [(p.name, p.priority) for p in plan.registry.plugins] == [("permanent-failures", 7)]
+    assert [p for p in plan.skipped if "plugins.red-router.config.topik" in p]

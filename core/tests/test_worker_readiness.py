@@ -12,9 +12,9 @@ from types import ModuleType
 import pytest
 
 from kafka_pipeline import parse_config
-from kafka_pipeline._observability import Readiness
+from kafka_pipeline._observability.server import Readiness
 from kafka_pipeline._registry import PluginRegistry
-from kafka_pipeline._worker import Worker
+from kafka_pipeline._worker.runner import Worker
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 from claimx_support import Route
 
 from kafka_pipeline import RoutingPlugin
-from kafka_pipeline.testing import SentRecord
-from kafka_pipeline.testing.pytest_plugin import HarnessFactory
+from kafka_pipeline.testing import HarnessFactory, SentRecord
 from kafka_pipeline_claimx import CLAIMX_DOMAIN
 
 

@@ -8,7 +8,7 @@ import pytest
 from claimx_support import enrichment_result
 
 from kafka_pipeline import LoadStatus, discover
-from kafka_pipeline.testing.pytest_plugin import HarnessFactory
+from kafka_pipeline.testing import HarnessFactory
 
 DISTRIBUTION = "kafka-pipeline-claimx"
 PLUGINS = ["media-processor", "project-notifier"]

@@ -64,8 +64,8 @@ async def test_the_alert_is_keyed_by_trace_id_and_names_its_origin_in_headers(ro
 
     assert (alert.key, alert.header("x-routed-by"), alert.header("x-source-topic")) == (
         b"p-1",
-        "generic-alerter",
-        "parcels.results",
+        b"generic-alerter",
+        b"parcels.results",
     )
 
 

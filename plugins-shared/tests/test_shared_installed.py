@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kafka_pipeline import Domain, LoadStatus, Routable, discover
-from kafka_pipeline.testing.pytest_plugin import HarnessFactory
+from kafka_pipeline.testing import HarnessFactory
 
 DISTRIBUTION = "kafka-pipeline-shared"
 REAL_DOMAINS = ("xact", "claimx")

@@ -8,7 +8,7 @@ import pytest
 from xact_support import download_result
 
 from kafka_pipeline import LoadStatus, discover
-from kafka_pipeline.testing.pytest_plugin import HarnessFactory
+from kafka_pipeline.testing import HarnessFactory
 
 DISTRIBUTION = "kafka-pipeline-xact"
 PLUGINS = ["esx-processor", "failure-alerter", "status-subtype-router"]

@@ -1,23 +1,23 @@
-"""kafka-pipeline: route Kafka result messages to further topics by pluggable rules."""
+"""kafka-pipeline: route Kafka result messages to further topics by pluggable rules.
 
-from importlib.metadata import PackageNotFoundError, version
+This package is the plugin author's API: what is listed in ``__all__`` is
+stable within a minor version. ``kafka_pipeline.testing`` is the test kit.
+Every other module (their names start with ``_``) is internal and may
+change in any release; docs/api.md lists what is public.
+"""
 
 from kafka_pipeline._config import PipelineConfig, PluginSettings, load_config, parse_config
-from kafka_pipeline._discovery import DOMAINS_GROUP, ROUTING_GROUP, LoadStatus, PluginRecord
+from kafka_pipeline._discovery import DOMAINS_GROUP, ROUTING_GROUP, LoadStatus, PluginRecord, core_version
 from kafka_pipeline._domain import Domain
 from kafka_pipeline._envelope import SourceRecord
 from kafka_pipeline._errors import ConfigError, KafkaPipelineError, PluginConfigError, PluginLoadError
 from kafka_pipeline._loading import Installation, discover
 from kafka_pipeline._plugin import RouteSender, RoutingPlugin
 from kafka_pipeline._protocols import Routable
-from kafka_pipeline._registry import PluginOutcome, PluginRegistry, RegisteredPlugin
+from kafka_pipeline._registry import PluginRegistry, RegisteredPlugin
 from kafka_pipeline.hookspecs import hookimpl
-from kafka_pipeline.testing._recording import RecordingSender, SentRecord
 
-try:
-    __version__ = version("kafka-pipeline-core")
-except PackageNotFoundError:  # pragma: no cover - source tree without install
-    __version__ = "0.0.0"
+__version__ = core_version()
 
 __all__ = [
     "DOMAINS_GROUP",
@@ -30,16 +30,13 @@ __all__ = [
     "PipelineConfig",
     "PluginConfigError",
     "PluginLoadError",
-    "PluginOutcome",
     "PluginRecord",
     "PluginRegistry",
     "PluginSettings",
-    "RecordingSender",
     "RegisteredPlugin",
     "Routable",
     "RouteSender",
     "RoutingPlugin",
-    "SentRecord",
     "SourceRecord",
     "__version__",
     "discover",

@@ -17,21 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from kafka_pipeline._errors import ConfigError
-from kafka_pipeline._plugin import format_validation_error
-
-__all__ = [
-    "DeltaSettings",
-    "KafkaSettings",
-    "MetricsSettings",
-    "PipelineConfig",
-    "PluginSettings",
-    "ResilienceSettings",
-    "WorkerSettings",
-    "load_config",
-    "parse_config",
-    "read_config_file",
-]
+from kafka_pipeline._errors import ConfigError, format_validation_error
 
 ENV_SASL_PASSWORD = "KAFKA_PIPELINE_SASL_PASSWORD"
 ENV_STORAGE_OPTIONS = "KAFKA_PIPELINE_STORAGE_OPTIONS"

@@ -24,23 +24,6 @@ from kafka_pipeline._errors import KafkaPipelineError
 from kafka_pipeline._plugin import RoutingPlugin
 from kafka_pipeline._registry import validate_plugin_class
 
-__all__ = [
-    "CORE_DISTRIBUTION",
-    "DOMAINS_GROUP",
-    "ENV_LOAD_PLUGINS",
-    "ENV_STRICT_PLUGINS",
-    "ROUTING_GROUP",
-    "DomainRecord",
-    "LoadStatus",
-    "PluginRecord",
-    "allowed_plugins",
-    "core_incompatibility",
-    "core_version",
-    "discover_domains",
-    "discover_plugins",
-    "plugin_domains",
-]
-
 ROUTING_GROUP: Final = "kafka_pipeline.routing"
 DOMAINS_GROUP: Final = "kafka_pipeline.domains"
 CORE_DISTRIBUTION: Final = "kafka-pipeline-core"
@@ -49,10 +32,19 @@ ENV_STRICT_PLUGINS: Final = "KAFKA_PIPELINE_STRICT_PLUGINS"
 
 
 class LoadStatus(enum.StrEnum):
+    """What became of an installed plugin (or domain) under a configuration."""
+
+    #: Imported and valid; it runs.
     LOADED = "loaded"
+    #: Its package failed to import, or its class, constructor or hooks are invalid.
     FAILED = "failed"
+    #: Built for a core version range that excludes the installed core.
     INCOMPATIBLE = "incompatible"
+    #: Its ``config`` section does not fit its ``Config`` model.
+    INVALID_CONFIG = "invalid-config"
+    #: ``enabled: false`` in the configuration.
     DISABLED = "disabled"
+    #: Not in the ``load`` allow-list (or ``KAFKA_PIPELINE_LOAD_PLUGINS``).
     NOT_ALLOWED = "not_allowed"
 
 
@@ -121,12 +113,11 @@ class PluginRecord:
 
 
 def core_version() -> str:
+    """The installed kafka-pipeline-core's version; ``0.0.0`` when run from a source tree."""
     try:
         return md.version(CORE_DISTRIBUTION)
-    except md.PackageNotFoundError:  # running from a source tree
-        from kafka_pipeline import __version__
-
-        return __version__
+    except md.PackageNotFoundError:  # pragma: no cover - a source tree without install
+        return "0.0.0"
 
 
 def _dist_of(ep: md.EntryPoint) -> tuple[str | None, str | None, md.Distribution | None]:

@@ -21,17 +21,6 @@ from kafka_pipeline._envelope import (
     Headers,
 )
 
-__all__ = [
-    "HEADER_DLQ_ERROR",
-    "HEADER_DLQ_PLUGIN",
-    "HEADER_DLQ_REASON",
-    "MAX_ERROR_LENGTH",
-    "DlqReason",
-    "describe_exception",
-    "describe_validation_error",
-    "dlq_headers",
-]
-
 HEADER_DLQ_REASON: Final = "x-dlq-reason"
 HEADER_DLQ_ERROR: Final = "x-dlq-error"
 HEADER_DLQ_PLUGIN: Final = "x-dlq-plugin"

@@ -11,8 +11,6 @@ from pydantic import BaseModel
 
 from kafka_pipeline._protocols import satisfies
 
-__all__ = ["Domain", "MessageT"]
-
 MessageT = TypeVar("MessageT", bound=BaseModel)
 
 

@@ -6,6 +6,7 @@ the same whichever path produced it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -13,21 +14,6 @@ from typing import Final
 
 import pydantic_core
 from pydantic import BaseModel
-
-__all__ = [
-    "HEADER_ROUTED_BY",
-    "HEADER_SOURCE_OFFSET",
-    "HEADER_SOURCE_PARTITION",
-    "HEADER_SOURCE_TOPIC",
-    "HEADER_TRACE_ID",
-    "Headers",
-    "SourceRecord",
-    "current_source",
-    "encode_key",
-    "encode_payload",
-    "encode_routed",
-    "routed_headers",
-]
 
 HEADER_ROUTED_BY: Final = "x-routed-by"
 HEADER_SOURCE_TOPIC: Final = "x-source-topic"
@@ -64,18 +50,64 @@ def encode_payload(payload: object, source: SourceRecord | None) -> bytes:
         return source.value
     if isinstance(payload, bytes):
         return payload
-    if isinstance(payload, BaseModel):
-        return payload.__pydantic_serializer__.to_json(payload)
-    if isinstance(payload, str):
-        return payload.encode()
-    return pydantic_core.to_json(payload)
+    try:
+        if isinstance(payload, BaseModel):
+            return payload.__pydantic_serializer__.to_json(payload)
+        if isinstance(payload, str):
+            return payload.encode()
+        return pydantic_core.to_json(payload)
+    except (pydantic_core.PydanticSerializationError, ValueError, UnicodeError) as exc:
+        raise TypeError(
+            f"send_to_topic(payload=...): a {type(payload).__name__} that cannot be serialised to JSON "
+            f"({exc}); send a pydantic model, a JSON-serialisable mapping, str or bytes"
+        ) from exc
 
 
 def encode_key(key: str | bytes | None, source: SourceRecord | None) -> bytes | None:
     """The routed record's key: the plugin's, else the source message's trace id."""
     if key is None:
         return source.trace_id.encode() if source is not None else None
-    return key if isinstance(key, bytes) else key.encode()
+    if isinstance(key, bytes):
+        return key
+    if isinstance(key, str):
+        return key.encode()
+    raise TypeError(f"send_to_topic(key=...) must be str, bytes or None, not {type(key).__name__}")
+
+
+#: Kafka's rule for topic names.
+_TOPIC_NAME: Final = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+#: Topic names already found valid: checked once each, not per record.
+_valid_topics: Final[set[str]] = set()
+
+
+def check_topic(topic: object) -> None:
+    """Raise ``TypeError``/``ValueError`` naming ``topic`` unless it is a valid Kafka topic name."""
+    if topic in _valid_topics:
+        return
+    if not isinstance(topic, str):
+        raise TypeError(f"send_to_topic(topic=...) must be a str, not {type(topic).__name__}")
+    if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:
+        raise ValueError(
+            f"send_to_topic(topic={topic!r}): not a valid Kafka topic name "
+            "(1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')"
+        )
+    if len(_valid_topics) < 10_000:  # bounded, whatever a plugin makes up
+        _valid_topics.add(topic)
+
+
+def _header(name: object, value: object) -> tuple[str, bytes]:
+    if not isinstance(name, str):
+        raise TypeError(
+            f"send_to_topic(headers=...): header name {name!r} must be a str, not {type(name).__name__}"
+        )
+    if isinstance(value, bytes):
+        return name, value
+    if isinstance(value, str):
+        return name, value.encode()
+    raise TypeError(
+        f"send_to_topic(headers=...): the value of header {name!r} must be str or bytes, "
+        f"not {type(value).__name__}"
+    )
 
 
 def routed_headers(
@@ -91,17 +123,26 @@ def routed_headers(
             (HEADER_TRACE_ID, source.trace_id.encode()),
         ]
     if extra:
-        headers += [(k, v if isinstance(v, bytes) else v.encode()) for k, v in extra.items()]
+        if not isinstance(extra, Mapping):
+            raise TypeError(f"send_to_topic(headers=...) must be a mapping, not {type(extra).__name__}")
+        headers += [_header(k, v) for k, v in extra.items()]
     return headers
 
 
 def encode_routed(
-    plugin: str, payload: object, key: str | bytes | None, headers: Mapping[str, str | bytes] | None
+    plugin: str,
+    topic: str,
+    payload: object,
+    key: str | bytes | None,
+    headers: Mapping[str, str | bytes] | None,
 ) -> tuple[bytes | None, bytes, Headers]:
-    """Key, value and headers of a record ``plugin`` sends while the current source is routed.
+    """Key, value and headers of a record ``plugin`` sends to ``topic`` while the current source is routed.
 
-    The one encoding of ``send_to_topic``'s arguments, shared by the worker's
-    producer and the dry-run recorder so that both produce the same bytes.
+    The one encoding of ``send_to_topic``'s arguments, shared by every
+    outbox so that a dry run produces the same bytes as the worker. Invalid
+    arguments raise ``TypeError``/``ValueError`` naming the argument, inside
+    the plugin's call: a plugin failure for this message, never a crash later.
     """
+    check_topic(topic)
     source = current_source.get(None)
     return encode_key(key, source), encode_payload(payload, source), routed_headers(plugin, source, headers)

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = [
-    "BrokerConnectionError",
-    "ConfigError",
-    "DeliveryError",
-    "DeltaWriteError",
-    "KafkaPipelineError",
-    "OffsetCommitError",
-    "PluginConfigError",
-    "PluginLoadError",
-    "SchemaError",
-    "TopicMissingError",
-    "WorkerError",
-]
+from pydantic import ValidationError
 
 
 class KafkaPipelineError(Exception):
@@ -115,3 +103,12 @@ class OffsetCommitError(WorkerError):
 
 class SchemaError(KafkaPipelineError):
     """A domain's message model has a field that cannot become a Delta column."""
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One ``path: message`` line per pydantic error, the path dotted from ``prefix``."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else [str(p) for p in err["loc"]])
+        lines.append(f"{path or '<root>'}: {err['msg']}")
+    return lines

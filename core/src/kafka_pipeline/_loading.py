@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._discovery import (
+    ENV_LOAD_PLUGINS,
     ENV_STRICT_PLUGINS,
     DomainRecord,
     LoadStatus,
@@ -21,9 +23,23 @@ from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import ConfigError, KafkaPipelineError, PluginLoadError
 from kafka_pipeline._registry import PluginRegistry
 
-__all__ = ["Installation", "discover", "strict_mode"]
-
 log = logging.getLogger("kafka_pipeline.loading")
+
+
+class Topics(NamedTuple):
+    """The topics a domain's worker reads and parks in, as a configuration sets them."""
+
+    source: str
+    dlq: str
+
+
+def topics_of(config: PipelineConfig, domain: Domain[Any]) -> Topics:
+    """``source_topic`` and ``dlq_topic`` from ``config``, else the domain's.
+
+    The DLQ defaults to ``<source>.dlq``, of the configured source topic.
+    """
+    source = config.source_topic or domain.source_topic
+    return Topics(source, config.dlq_topic or domain.dlq_topic or f"{source}.dlq")
 
 
 def strict_mode(config: PipelineConfig) -> bool:
@@ -32,7 +48,15 @@ def strict_mode(config: PipelineConfig) -> bool:
 
 @dataclass
 class Installation:
-    """Every installed domain and plugin, as discovered under one configuration."""
+    """Every installed domain and plugin, as discovered under one configuration.
+
+    The one rule for what runs, used by every command and by reloads: a
+    plugin that cannot run (its package fails to import or needs another
+    core, its class or hooks are invalid, its ``config`` does not validate)
+    is skipped and reported; a name under ``plugins:`` or ``load:`` that is
+    no installed plugin is reported with a "did you mean"; in strict mode
+    either stops the command instead.
+    """
 
     config: PipelineConfig
     domain_records: list[DomainRecord]
@@ -51,35 +75,40 @@ class Installation:
                 f"unknown domain {name!r} (known: {known}); install the package that provides it"
             ) from None
 
-    def problems(self) -> list[str]:
-        """One line per domain or plugin that failed to load."""
-        bad = {LoadStatus.FAILED, LoadStatus.INCOMPATIBLE}
+    def problems(self, domain: str | None = None) -> list[str]:
+        """One line per domain or plugin that cannot run; with ``domain``, those that may concern it.
+
+        A plugin that failed before its domains were known (an import error,
+        an incompatible core) concerns every domain.
+        """
         return [
             f"{kind} {r.name!r} ({r.distribution or '?'} {r.version or '?'}): {r.error}"
             for kind, recs in (("domain", self.domain_records), ("plugin", self.plugin_records))
             for r in recs
-            if r.status in bad
+            if r.status in BROKEN and (domain is None or _concerns(r, domain))
         ]
 
-    def unknown_plugin_settings(self) -> list[str]:
-        installed = {r.name for r in self.plugin_records}
+    def unknown_names(self) -> list[str]:
+        """One line per name under ``plugins:``, ``load:`` or in the load variable that no plugin has."""
+        installed = sorted(r.name for r in self.plugin_records)
+        named = [(f"plugins.{name}", name) for name in self.config.plugins]
+        named += [(f"load[{i}]", name) for i, name in enumerate(self.config.load or ())]
+        env = os.environ.get(ENV_LOAD_PLUGINS)
+        named += [(ENV_LOAD_PLUGINS, n.strip()) for n in (env or "").split(",") if n.strip()]
         return [
-            f"plugins.{name}: no installed plugin is named {name!r} "
-            f"(installed: {', '.join(sorted(installed)) or 'none'})"
-            for name in self.config.plugins
-            if name not in installed
+            f"{where}: {_no_such_plugin(name, installed)}" for where, name in named if name not in installed
         ]
 
     def registry(self, domain: str, *, raise_errors: bool | None = None) -> PluginRegistry[Any]:
-        """A registry of ``domain``'s loaded plugins, each with its validated config.
+        """A registry of ``domain``'s runnable plugins, each with its validated config.
 
-        A plugin whose config or hooks are invalid is marked failed and left
-        out; in strict mode (or with ``raise_errors``) that is an error instead.
+        A plugin whose config, constructor or hooks fail is marked
+        (``invalid-config`` or ``failed``), logged at ERROR and left out. In
+        strict mode (or with ``raise_errors``) any problem that concerns
+        ``domain``, unknown plugin names included, raises instead, all listed.
         """
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
-        if strict and (problems := self.problems()):
-            raise _strict_failure(problems)
         registry: PluginRegistry[Any] = PluginRegistry(domain)
         for rec in self.plugin_records:
             if not rec.usable or domain not in rec.domains or rec.plugin_class is None:
@@ -87,20 +116,53 @@ class Installation:
             settings = self.config.plugin(rec.name)
             try:
                 plugin = rec.plugin_class(settings.config)
+            except ConfigError as exc:
+                self._skip(rec, LoadStatus.INVALID_CONFIG, str(exc))
+                continue
+            except Exception as exc:  # the plugin's own constructor
+                self._skip(rec, LoadStatus.FAILED, f"its constructor raised {type(exc).__name__}: {exc}")
+                continue
+            try:
                 registry.register(plugin, priority=rec.priority)
-            except (ConfigError, PluginLoadError) as exc:
-                rec.status, rec.error = LoadStatus.FAILED, str(exc)
-                if strict:
-                    raise
-                log.error("skipping plugin %s: %s", rec.name, exc, extra={"plugin": rec.name})
+            except PluginLoadError as exc:
+                self._skip(rec, LoadStatus.FAILED, str(exc))
+        unknown = self.unknown_names()
+        if strict and (problems := self.problems(domain) + unknown):
+            raise _strict_failure(problems)
+        for line in unknown:
+            log.warning("%s", line)
         return registry
+
+    def vet(self) -> None:
+        """Build every domain's registry, so each plugin's status is what a worker would act on."""
+        for name in self.domains:
+            self.registry(name, raise_errors=False)
+
+    @staticmethod
+    def _skip(rec: PluginRecord, status: LoadStatus, error: str) -> None:
+        rec.status, rec.error = status, error
+        log.error("skipping plugin %s: %s", rec.name, error, extra={"plugin": rec.name})
+
+
+BROKEN: Final = frozenset({LoadStatus.FAILED, LoadStatus.INCOMPATIBLE, LoadStatus.INVALID_CONFIG})
+
+
+def _concerns(record: DomainRecord | PluginRecord, domain: str) -> bool:
+    """Whether a broken ``record`` may concern ``domain``: a domain does, a plugin of unknown domains too."""
+    return not isinstance(record, PluginRecord) or not record.domains or domain in record.domains
+
+
+def _no_such_plugin(name: str, installed: list[str]) -> str:
+    close = difflib.get_close_matches(name, installed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no installed plugin is named {name!r}{hint} (installed: {', '.join(installed) or 'none'})"
 
 
 def _strict_failure(problems: list[str]) -> PluginLoadError:
     return PluginLoadError(
-        "\n  ".join(["plugins failed to load (strict mode):", *problems])
-        + "\nFix or uninstall them, disable them ('plugins: {name: {enabled: false}}'), "
-        "or leave strict mode off to run without them.",
+        "\n  ".join(["plugins cannot run (strict mode):", *problems])
+        + "\nFix or uninstall them, disable them ('plugins: {name: {enabled: false}}'), correct the "
+        "names, or leave strict mode off to run without them.",
         plugin="*",
     )
 
@@ -123,8 +185,8 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
         priorities={n: s.priority for n, s in config.plugins.items()},
     )
     for rec in plugin_records:
-        if rec.status in {LoadStatus.FAILED, LoadStatus.INCOMPATIBLE}:
-            log.warning(
+        if rec.status in BROKEN:
+            log.error(
                 "skipping plugin %s from %s %s: %s",
                 rec.name,
                 rec.distribution,

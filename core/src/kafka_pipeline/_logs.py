@@ -15,15 +15,6 @@ import sys
 from collections.abc import Iterable
 from typing import Final, Literal
 
-__all__ = [
-    "CONTEXT_FIELDS",
-    "JsonFormatter",
-    "RedactingFilter",
-    "TextFormatter",
-    "configure_logging",
-    "redact",
-]
-
 #: ``extra=`` keys that are shown on every record that has them.
 CONTEXT_FIELDS: Final = ("domain", "plugin", "trace_id", "topic", "partition", "offset")
 MASK: Final = "**********"

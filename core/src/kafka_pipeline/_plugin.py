@@ -8,10 +8,8 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from kafka_pipeline._envelope import current_source
-from kafka_pipeline._errors import KafkaPipelineError, PluginConfigError
-
-__all__ = ["ENQUEUED", "RouteSender", "RoutingPlugin", "format_validation_error"]
+from kafka_pipeline._envelope import SourceRecord, current_source
+from kafka_pipeline._errors import KafkaPipelineError, PluginConfigError, format_validation_error
 
 T = TypeVar("T")
 
@@ -48,15 +46,6 @@ class RouteSender(Protocol):
         key: str | bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> None: ...
-
-
-def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
-    """One ``path: message`` line per pydantic error, the path dotted from ``prefix``."""
-    lines = []
-    for err in exc.errors():
-        path = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else [str(p) for p in err["loc"]])
-        lines.append(f"{path or '<root>'}: {err['msg']}")
-    return lines
 
 
 class RoutingPlugin(Generic[T]):
@@ -172,6 +161,14 @@ class RoutingPlugin(Generic[T]):
             )
         self._sender.send(self.name, topic, payload, key, headers)
         return ENQUEUED
+
+    def source_of(self, message: T) -> SourceRecord | None:
+        """The Kafka record ``message`` was read from (topic, partition, offset, key) while it is routed.
+
+        None outside a worker's (or the test kit's) routing of ``message``.
+        """
+        source = current_source.get(None)
+        return source if source is not None and source.message is message else None
 
     def get_trace_id(self, message: T) -> str:
         """The trace id of ``message``: the source record's, else its ``trace_id`` attribute."""

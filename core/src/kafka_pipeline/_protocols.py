@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Routable", "protocol_members", "satisfies"]
-
 
 @runtime_checkable
 class Routable(Protocol):

@@ -18,12 +18,9 @@ from typing import Any, Final, Generic, TypeVar, cast
 import pluggy
 
 from kafka_pipeline import hookspecs
-from kafka_pipeline._envelope import SourceRecord, current_source
 from kafka_pipeline._errors import PluginLoadError
 from kafka_pipeline._plugin import RouteSender, RoutingPlugin
 from kafka_pipeline.hookspecs import HOOK_NAMES, PROJECT_NAME
-
-__all__ = ["PluginOutcome", "PluginRegistry", "RegisteredPlugin", "validate_plugin_class"]
 
 log = logging.getLogger("kafka_pipeline.registry")
 
@@ -148,16 +145,6 @@ class RegisteredPlugin(Generic[T]):
     route: Callable[[T], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class PluginOutcome:
-    """What one plugin did with one message in :meth:`PluginRegistry.dispatch`."""
-
-    plugin: str
-    matched: bool
-    error: BaseException | None = None
-    stage: str | None = None
-
-
 class PluginRegistry(Generic[T]):
     """The routing plugins of one domain, ordered by priority (higher first, ties by name)."""
 
@@ -277,31 +264,3 @@ class PluginRegistry(Generic[T]):
 
     def _selected(self, only: Collection[str] | None) -> tuple[RegisteredPlugin[T], ...]:
         return self._ordered if only is None else tuple(p for p in self._ordered if p.name in only)
-
-    async def dispatch(self, message: T, source: SourceRecord | None = None) -> list[PluginOutcome]:
-        """Offer ``message`` to every plugin in order, isolating each one's errors.
-
-        The worker uses its own resilient loop; this one serves dry runs and tests.
-        """
-        token = current_source.set(source) if source is not None else None
-        outcomes: list[PluginOutcome] = []
-        try:
-            for p in self._ordered:
-                try:
-                    matched = p.should_route(message)
-                except Exception as exc:
-                    outcomes.append(PluginOutcome(p.name, False, exc, "should_route"))
-                    continue
-                if not matched:
-                    outcomes.append(PluginOutcome(p.name, False))
-                    continue
-                try:
-                    await p.route(message)
-                except Exception as exc:
-                    outcomes.append(PluginOutcome(p.name, True, exc, "route"))
-                    continue
-                outcomes.append(PluginOutcome(p.name, True))
-        finally:
-            if token is not None:
-                current_source.reset(token)
-        return outcomes

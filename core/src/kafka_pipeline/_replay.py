@@ -4,11 +4,12 @@ A ``plugin_error`` or ``circuit_open`` record is a source message that every
 other plugin routed and Delta stored; only the plugin named in
 ``x-dlq-plugin`` still owes it. So replay reads the DLQ topic with a consumer
 group of its own, parses each such record's original bytes again, and runs
-that plugin alone on it (with its timeout, retries and breaker), as if it
-came from its original source record: routed records carry the original
-``x-source-*`` headers. Nothing is written to Delta. After each batch it
-waits for every acknowledgement, then commits, so a stopped replay resumes
-where it was and replays nothing twice that it had committed.
+that plugin alone on it, through the worker's engine (with its timeout,
+retries and breaker), as if it came from its original source record: routed
+records carry the original ``x-source-*`` headers. Nothing is written to
+Delta. It commits through a checkpoint after each batch (acknowledgements,
+then offsets), so a stopped replay resumes where it was and replays nothing
+twice that it had committed.
 
 What it does with each DLQ record:
 
@@ -37,14 +38,13 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import CoroutineType
 from typing import Any, Final
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 
-from kafka_pipeline._broker.clients import close_quietly, make_admin, make_consumer, make_producer
-from kafka_pipeline._broker.offsets import commit_offsets
-from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.clients import close_quietly, make_consumer, start_admin, start_producer
+from kafka_pipeline._broker.offsets import offset_committer
+from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import TopicAdmin
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._dlq import (
@@ -55,7 +55,7 @@ from kafka_pipeline._dlq import (
     DlqReason,
 )
 from kafka_pipeline._domain import Domain
-from kafka_pipeline._engine.engine import MessageRouter
+from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._envelope import (
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
@@ -63,14 +63,13 @@ from kafka_pipeline._envelope import (
     HEADER_TRACE_ID,
     Headers,
     SourceRecord,
-    current_source,
 )
 from kafka_pipeline._errors import TopicMissingError
+from kafka_pipeline._loading import topics_of
 from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline._registry import PluginRegistry
+from kafka_pipeline._worker.checkpoint import EVERY_BATCH, Checkpoint
 from kafka_pipeline._worker.rebalance import Rebalancer
-
-__all__ = ["HEADER_REPLAY_COUNT", "HEADER_REPLAY_RUN", "REPLAYABLE", "ReplayStats", "Replayer"]
 
 log = logging.getLogger("kafka_pipeline.worker.replay")
 
@@ -113,7 +112,7 @@ class ReplayStats:
         }
 
 
-class _ReplayProducer(RoutedProducer):
+class _ReplayOutbox(KafkaOutbox):
     """Marks every record it dead-letters with the run's id, so the run knows its own output."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -123,21 +122,6 @@ class _ReplayProducer(RoutedProducer):
 
     def dead_letter(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         super().dead_letter(topic, key, value, [*headers, *self.marks])
-
-
-class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, lock: asyncio.Lock) -> None:
-        self._lock = lock
-        self.generation = 0
-        #: When partitions were last assigned; None before the group's first assignment.
-        self.assigned_at: float | None = None
-
-    async def on_partitions_revoked(self, revoked: object) -> None:
-        async with self._lock:  # a batch in hand is finished and committed first
-            self.generation += 1
-
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        self.assigned_at = time.monotonic()
 
 
 class Replayer:
@@ -172,25 +156,25 @@ class Replayer:
         self.plugin = plugin
         self.group_id = group_id or f"{config.kafka.group_id}.replay"
         self.exit_when_idle = exit_when_idle
-        source_topic = config.source_topic or domain.source_topic
-        self.dlq_topic = config.dlq_topic or domain.dlq_topic or f"{source_topic}.dlq"
+        self.dlq_topic = topics_of(config, domain).dlq
         self.run_id = uuid.uuid4().hex
         self.stats = ReplayStats()
         self.plugin_stats = WorkerStats()
         self._client_options = dict(client_options or {})
-        self._routers: dict[str, MessageRouter] = {}
-        self._routed: _ReplayProducer  # set by run()
-        self._lock = asyncio.Lock()
-        self._assignment = _Assignment(self._lock)
+        self._plugins = {p.name for p in registry.plugins}
+        self._outbox: _ReplayOutbox  # set by run()
+        self._engine: RoutingEngine  # set by run()
+        self._fatal: BaseException | None = None
+
+    def _fail(self, exc: BaseException) -> None:
+        self._fatal = exc
 
     async def run(self) -> ReplayStats:
         """Replay until the DLQ topic has been drained for ``exit_when_idle`` seconds."""
         kafka = self.config.kafka
         settings = self.config.worker
         async with contextlib.AsyncExitStack() as stack:
-            admin = make_admin(kafka, self._client_options)
-            stack.push_async_callback(close_quietly, admin.close)
-            await admin.start()
+            admin = await start_admin(stack, kafka, self._client_options)
             topics = TopicAdmin(admin, bootstrap_servers=kafka.bootstrap_servers)
             if not await topics.exists(self.dlq_topic):
                 raise TopicMissingError(
@@ -199,24 +183,14 @@ class Replayer:
                     topic=self.dlq_topic,
                     bootstrap_servers=kafka.bootstrap_servers,
                 )
-            producer = make_producer(
-                kafka, self._client_options, delivery_timeout_seconds=settings.delivery_timeout_seconds
+            producer = await start_producer(
+                stack, kafka, self._client_options, delivery_timeout_seconds=settings.delivery_timeout_seconds
             )
-            stack.push_async_callback(close_quietly, producer.stop)
-            await producer.start()
-            routed = self._routed = _ReplayProducer(
-                producer,
-                topics,
-                self.plugin_stats,
-                retries=settings.delivery_retries,
-                backoff_seconds=settings.delivery_backoff_seconds,
-                ack_timeout=2 * settings.delivery_timeout_seconds,
+            outbox = self._outbox = _ReplayOutbox.for_settings(producer, topics, self.plugin_stats, settings)
+            self._engine = RoutingEngine(
+                self.registry.plugins, self.config, outbox, self.plugin_stats, dlq_topic=self.dlq_topic
             )
-            self._routers = {
-                p.name: MessageRouter([p], self.config, routed, self.plugin_stats, dlq_topic=self.dlq_topic)
-                for p in self.registry.plugins
-            }
-            self.registry.attach(routed)
+            self.registry.attach(outbox)
             stack.push_async_callback(self.registry.stop)
             await self.registry.start()
 
@@ -225,7 +199,26 @@ class Replayer:
             )
             consumer = make_consumer(replay_kafka, self._client_options)
             stack.push_async_callback(close_quietly, consumer.stop)
-            consumer.subscribe([self.dlq_topic], listener=self._assignment)
+            checkpoint = Checkpoint(
+                outbox,
+                (),
+                offset_committer(consumer, self.group_id, settings),
+                self.plugin_stats,
+                max_rows=0,
+                max_bytes=0,
+                max_seconds=EVERY_BATCH,
+            )
+            lock = asyncio.Lock()
+            rebalancer = Rebalancer(
+                lock=lock,
+                checkpoint=checkpoint,
+                sinks=(),
+                stats=self.plugin_stats,
+                source_topic=self.dlq_topic,
+                failed=lambda: self._fatal is not None,
+                fail=self._fail,
+            )
+            consumer.subscribe([self.dlq_topic], listener=rebalancer)
             await consumer.start()
             log.info(
                 "replaying %s from %s as group %s (run %s)",
@@ -234,47 +227,40 @@ class Replayer:
                 self.group_id,
                 self.run_id,
             )
-
-            await self._consume(consumer)
+            await self._consume(consumer, checkpoint, rebalancer, lock)
         self.stats.routed_by_topic.update(self.plugin_stats.routed_by_topic)
         return self.stats
 
-    async def _consume(self, consumer: Any) -> None:
+    async def _consume(
+        self, consumer: Any, checkpoint: Checkpoint, rebalancer: Rebalancer, lock: asyncio.Lock
+    ) -> None:
         settings = self.config.worker
-        assignment = self._assignment
         last_record = time.monotonic()
         while True:
-            generation = assignment.generation
+            generation = rebalancer.generation
             records = await consumer.getmany(
                 timeout_ms=settings.poll_timeout_ms, max_records=settings.batch_max_records
             )
             now = time.monotonic()
-            async with self._lock:
-                if records and generation != assignment.generation:
-                    Rebalancer.fetch_again(consumer, records)
+            if self._fatal is not None:
+                raise self._fatal
+            async with lock:
+                if records and generation != rebalancer.generation:
+                    rebalancer.fetch_again(consumer, records)
                     continue
-                offsets: dict[tuple[str, int], int] = {}
                 for tp, partition_records in records.items():
                     done = await self._partition(consumer, tp, partition_records)
                     if done is not None:
-                        offsets[(tp.topic, tp.partition)] = done
+                        checkpoint.advance(tp.topic, tp.partition, done)
                 if records:
                     last_record = now
-                    await self._routed.drain()
-                    await commit_offsets(
-                        consumer,
-                        offsets,
-                        group_id=self.group_id,
-                        retries=settings.delivery_retries,
-                        backoff_seconds=settings.delivery_backoff_seconds,
-                        timeout_seconds=settings.delivery_timeout_seconds,
-                    )
-                    self.stats.committed += len(offsets)
+                    report = await checkpoint.commit()
+                    self.stats.committed += len(report.offsets) if report is not None else 0
             assigned = consumer.assignment()
             if assigned and assigned <= consumer.paused():
                 log.info("every partition of %s is replayed up to this run's own records", self.dlq_topic)
                 return
-            assigned_at = assignment.assigned_at
+            assigned_at = rebalancer.assigned_at
             if assigned_at is not None and now - max(last_record, assigned_at) >= self.exit_when_idle:
                 log.info("no DLQ record for %gs: replay finished", self.exit_when_idle)
                 return
@@ -294,19 +280,18 @@ class Replayer:
         return next_offset
 
     async def _one(self, record: Any, headers: dict[str, str]) -> None:
-        routed = self._routed
+        outbox = self._outbox
         reason = headers.get(HEADER_DLQ_REASON, "")
         plugin = headers.get(HEADER_DLQ_PLUGIN, "")
         if reason not in {r.value for r in REPLAYABLE}:
             self.stats.left_alone[reason or "unknown"] += 1
             return
-        routed.marks = [(HEADER_REPLAY_RUN, self.run_id.encode())]
+        outbox.marks = [(HEADER_REPLAY_RUN, self.run_id.encode())]
         if reason not in self.reasons or (self.plugin is not None and plugin != self.plugin):
             self.stats.not_selected += 1
             self._copy(record)
             return
-        router = self._routers.get(plugin)
-        if router is None:
+        if plugin not in self._plugins:
             log.warning(
                 "DLQ record %s[%d]@%d is for plugin %r, which is not running here (not installed, "
                 "disabled or not loaded); kept in the DLQ",
@@ -321,7 +306,7 @@ class Replayer:
             return
         count = headers.get(HEADER_REPLAY_COUNT, "0")
         replays = int(count) + 1 if count.isdigit() else 1
-        routed.marks.append((HEADER_REPLAY_COUNT, str(replays).encode()))
+        outbox.marks.append((HEADER_REPLAY_COUNT, str(replays).encode()))
         try:
             message = self.domain.parse(record.value)
             trace_id = headers.get(HEADER_TRACE_ID) or self.domain.trace_id(message)
@@ -348,13 +333,7 @@ class Replayer:
             return
         stats = self.plugin_stats.plugin(plugin)
         parked_before = stats.dlq
-        token = current_source.set(source)
-        try:
-            outcome = router.route(message, source)
-            if isinstance(outcome, CoroutineType):
-                await outcome
-        finally:
-            current_source.reset(token)
+        await self._engine.route_one(plugin, message, source)
         if stats.dlq > parked_before:
             self.stats.failed_again[plugin] += 1
         else:
@@ -381,4 +360,4 @@ class Replayer:
         headers: Headers = [(k, v) for k, v in record.headers or () if k not in dropped]
         if error is not None:
             headers.append((HEADER_DLQ_ERROR, error[:MAX_ERROR_LENGTH].encode()))
-        self._routed.dead_letter(self.dlq_topic, record.key, record.value, headers)
+        self._outbox.dead_letter(self.dlq_topic, record.key, record.value, headers)

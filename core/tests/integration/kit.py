@@ -25,7 +25,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
 from kafka_pipeline import PipelineConfig, parse_config
-from kafka_pipeline._worker import Worker
+from kafka_pipeline._worker.runner import Worker
 
 Parcel = dict[str, Any]
 

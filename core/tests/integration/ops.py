@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from kafka_pipeline._worker import Worker
+from kafka_pipeline._worker.runner import Worker
 
 #: ``(name, sorted labels) -> value`` of one scrape.
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -23,7 +23,9 @@ from fake_plugins import PERMANENT_FAILURES, RED_ROUTER, Site
 from widget_domain import install_gadgets, install_widgets
 
 from integration.kit import Record, committed_offsets, end_offsets, read_table, read_topic
-from kafka_pipeline._demo import DemoSettings, DemoSummary, DomainRun, group_id, plan_demo, run_demo
+from kafka_pipeline._demo.plan import DemoSettings, plan_demo
+from kafka_pipeline._demo.runner import group_id, run_demo
+from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 from kafka_pipeline._discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
 
 pytestmark = pytest.mark.integration

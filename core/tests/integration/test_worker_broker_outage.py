@@ -45,7 +45,7 @@ from integration.ops import until
 from integration.proxy import TcpProxy
 from kafka_pipeline import parse_config
 from kafka_pipeline._broker.embedded import EmbeddedBroker, free_port
-from kafka_pipeline._worker import Worker
+from kafka_pipeline._worker.runner import Worker
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from integration.kit import (
     read_topic,
     run_worker,
 )
-from kafka_pipeline._worker import WorkerStats
+from kafka_pipeline._observability.stats import WorkerStats
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,8 @@ from integration.kit import (
 )
 from integration.ops import Progress, until
 from kafka_pipeline import parse_config
-from kafka_pipeline._worker import Worker
 from kafka_pipeline._worker.config_watch import ConfigFile
+from kafka_pipeline._worker.runner import Worker
 
 pytestmark = pytest.mark.integration
 

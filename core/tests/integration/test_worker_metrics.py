@@ -11,7 +11,7 @@ import pytest
 from integration.kit import Names, config_data, create_topics, encode, make_names, parcel, produce
 from integration.ops import Progress, Samples, by_label, probe, scrape
 from kafka_pipeline import parse_config
-from kafka_pipeline._worker import Worker
+from kafka_pipeline._worker.runner import Worker
 
 pytestmark = pytest.mark.integration
 

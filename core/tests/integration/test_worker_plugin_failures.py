@@ -27,7 +27,8 @@ from integration.kit import (
 )
 from integration.ops import Progress
 from kafka_pipeline import parse_config
-from kafka_pipeline._worker import Worker, WorkerStats
+from kafka_pipeline._observability.stats import WorkerStats
+from kafka_pipeline._worker.runner import Worker
 
 pytestmark = pytest.mark.integration
 

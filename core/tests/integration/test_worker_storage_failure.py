@@ -17,7 +17,7 @@ from integration.kit import (
     produce,
     run_worker,
 )
-from kafka_pipeline._worker import DeltaWriteError
+from kafka_pipeline._errors import DeltaWriteError
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,8 @@ from integration.kit import (
 )
 from kafka_pipeline import parse_config
 from kafka_pipeline._broker.embedded import free_port
-from kafka_pipeline._worker import BrokerConnectionError, TopicMissingError, Worker
+from kafka_pipeline._errors import BrokerConnectionError, TopicMissingError
+from kafka_pipeline._worker.runner import Worker
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,6 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kafka_pipeline import KafkaPipelineError, Routable, RoutingPlugin
-from kafka_pipeline._envelope import current_source
 
 __all__ = ["GenericAlert", "GenericAlerterPlugin"]
 
@@ -65,7 +64,7 @@ class GenericAlerterPlugin(RoutingPlugin[Routable]):
 
     async def route(self, message: Routable) -> None:
         domain = self._served_domain()
-        source = current_source.get(None)
+        source = self.source_of(message)
         alert = GenericAlert(
             domain=domain,
             trace_id=self.get_trace_id(message),

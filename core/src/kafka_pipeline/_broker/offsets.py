@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from kafka_pipeline._config import WorkerSettings
 from kafka_pipeline._errors import OffsetCommitError
-
-__all__ = ["commit_offsets"]
 
 log = logging.getLogger("kafka_pipeline.worker.offsets")
 
@@ -61,3 +61,17 @@ async def commit_offsets(
             await asyncio.sleep(backoff_seconds * 2.0**attempt)
         else:
             return
+
+
+def offset_committer(
+    consumer: Any, group_id: str, settings: WorkerSettings
+) -> Callable[[Mapping[tuple[str, int], int]], Awaitable[None]]:
+    """:func:`commit_offsets` for ``consumer``, with the ``worker:`` retry and timeout settings."""
+    return functools.partial(
+        commit_offsets,
+        consumer,
+        group_id=group_id,
+        retries=settings.delivery_retries,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        timeout_seconds=settings.delivery_timeout_seconds,
+    )

@@ -1,12 +1,13 @@
-"""The routed producer: where ``send_to_topic`` lands in the worker.
+"""The Kafka outbox: where ``send_to_topic`` lands in the worker, and how records reach the broker.
 
-``send_to_topic`` is synchronous and must not wait for the broker, so
-:meth:`RoutedProducer.send` only encodes the record and appends it to a
-list. The worker marks the list before each plugin attempt and cuts it back
-when the attempt fails, so a retried attempt never sends twice. After each
-poll batch the records go to one shared ``AIOKafkaProducer`` as one record
-batch per topic partition (``send_batch``); before offsets are committed,
-every batch's delivery future is awaited, and failed records are sent again.
+It is the :class:`~kafka_pipeline._outbox.Outbox` of the worker: the
+engine's marks and rollbacks work on its ``pending`` list, and before a
+plugin attempt counts as a success every topic it sent to for the first
+time is checked to exist (a broker that auto-creates topics would
+otherwise swallow a typo). After each poll batch the pending records go to
+one shared ``AIOKafkaProducer`` as one record batch per topic partition
+(``send_batch``); before offsets are committed, every batch's delivery
+future is awaited, and failed records are sent again.
 """
 
 from __future__ import annotations
@@ -14,38 +15,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Self
 
 from aiokafka.errors import KafkaError
 
 from kafka_pipeline._broker.partitioner import KeyPartitioner
 from kafka_pipeline._broker.topics import TopicAdmin
-from kafka_pipeline._envelope import Headers, encode_routed
+from kafka_pipeline._config import WorkerSettings
+from kafka_pipeline._envelope import encode_routed
 from kafka_pipeline._errors import DeliveryError
 from kafka_pipeline._observability.stats import WorkerStats
-
-__all__ = ["OutgoingRecord", "RoutedProducer"]
+from kafka_pipeline._outbox import Outbox, OutgoingRecord
 
 log = logging.getLogger("kafka_pipeline.worker.producer")
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class OutgoingRecord(NamedTuple):
-    """A record on its way out: routed by ``plugin``, or a DLQ record when ``plugin`` is None."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    plugin: str | None
-
-
-class RoutedProducer:
-    """Buffers routed and DLQ records, hands them to ``producer`` and tracks every acknowledgement.
-
-    Implements :class:`kafka_pipeline._plugin.RouteSender`.
-    """
+class KafkaOutbox(Outbox):
+    """Buffers routed and DLQ records, hands them to ``producer`` and tracks every acknowledgement."""
 
     def __init__(
         self,
@@ -58,6 +46,7 @@ class RoutedProducer:
         ack_timeout: float | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        super().__init__()
         self._producer = producer
         #: Longest wait for one round of acknowledgements; an idempotent aiokafka
         #: producer never expires a batch itself, so without this an outage hangs.
@@ -67,8 +56,6 @@ class RoutedProducer:
         self._retries = retries
         self._backoff = backoff_seconds
         self._sleep = sleep
-        #: Records not yet handed to the producer, in the order they were sent.
-        self.pending: list[OutgoingRecord] = []
         #: Batches handed to the producer: their records, delivery future and value bytes.
         self._inflight: list[tuple[list[OutgoingRecord], asyncio.Future[Any], int]] = []
         #: Records acknowledged since the last :meth:`drain`.
@@ -80,7 +67,22 @@ class RoutedProducer:
         #: Bytes handed to the producer and not yet acknowledged.
         self.inflight_bytes = 0
 
-    # -- RouteSender: called by plugins, synchronous ---------------------------
+    @classmethod
+    def for_settings(
+        cls, producer: Any, topics: TopicAdmin, stats: WorkerStats, settings: WorkerSettings
+    ) -> Self:
+        """An outbox with the ``worker:`` delivery settings (retries, backoff, acknowledgement timeout)."""
+        return cls(
+            producer,
+            topics,
+            stats,
+            retries=settings.delivery_retries,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            # aiokafka answers a non-idempotent batch by its request timeout; give it that first.
+            ack_timeout=2 * settings.delivery_timeout_seconds,
+        )
+
+    # -- called by plugins and the engine, synchronous ---------------------------
 
     def send(
         self,
@@ -90,21 +92,17 @@ class RoutedProducer:
         key: str | bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> None:
-        key_bytes, value, record_headers = encode_routed(plugin, payload, key, headers)
+        key_bytes, value, record_headers = encode_routed(plugin, topic, payload, key, headers)
         self.pending.append(OutgoingRecord(topic, key_bytes, value, record_headers, plugin))
         if topic not in self._known_topics:
             self._unchecked.setdefault(topic, plugin)
 
-    # -- one plugin attempt ---------------------------------------------------
-
     def rollback(self, mark: int) -> None:
-        """Drop what was sent since ``len(pending)`` was ``mark``: that attempt failed."""
         del self.pending[mark:]
         self._unchecked.clear()
 
     @property
     def has_unchecked_topics(self) -> bool:
-        """Whether this attempt sent to a topic that :meth:`check_new_topics` has yet to check."""
         return bool(self._unchecked)
 
     async def check_new_topics(self) -> None:
@@ -119,11 +117,6 @@ class RoutedProducer:
             await self._topics.require_routed(topic, plugin)
             self._known_topics.add(topic)
             del self._unchecked[topic]
-
-    # -- DLQ ------------------------------------------------------------------
-
-    def dead_letter(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        self.pending.append(OutgoingRecord(topic, key, value, headers, None))
 
     # -- to the broker and back --------------------------------------------------
 

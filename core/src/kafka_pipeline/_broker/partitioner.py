@@ -17,8 +17,6 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Final
 
-__all__ = ["KeyPartitioner", "murmur2"]
-
 _SEED: Final = 0x9747B28C
 _M: Final = 0x5BD1E995
 _MASK: Final = 0xFFFFFFFF

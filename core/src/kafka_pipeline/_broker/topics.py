@@ -17,8 +17,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from kafka_pipeline._errors import TopicMissingError, WorkerError
 
-__all__ = ["DEV_TOPIC_PARTITIONS", "TopicAdmin"]
-
 log = logging.getLogger("kafka_pipeline.worker.topics")
 
 #: Partitions of topics that ``--create-topics`` creates.

@@ -23,8 +23,6 @@ from kafka_pipeline._cli.route import route
 from kafka_pipeline._cli.worker import worker
 from kafka_pipeline._logs import configure_logging
 
-__all__ = ["main"]
-
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

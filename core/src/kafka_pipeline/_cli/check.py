@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,8 @@ import click
 
 from kafka_pipeline._cli.common import CommandError, config_option, quiet_loading
 from kafka_pipeline._config import PipelineConfig, parse_config, read_config_file
-from kafka_pipeline._discovery import ENV_LOAD_PLUGINS
 from kafka_pipeline._errors import ConfigError
 from kafka_pipeline._loading import Installation, discover
-
-__all__ = ["check"]
 
 
 @click.command()
@@ -42,12 +38,9 @@ def check(config_path: Path) -> None:
         config = _salvage(raw)
     with quiet_loading():
         installation = discover(config, strict=False)
-        for name in installation.domains:
-            # Instantiating every plugin with its config is what surfaces config and hook errors.
-            installation.registry(name, raise_errors=False)
+        installation.vet()
     problems += installation.problems()
-    problems += installation.unknown_plugin_settings()
-    problems += _unknown_allowed(config, installation)
+    problems += installation.unknown_names()
     if problems:
         click.echo(f"{config_path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
         for problem in problems:
@@ -83,24 +76,6 @@ def _valid(data: dict[str, Any]) -> bool:
     except ConfigError:
         return False
     return True
-
-
-def _unknown_allowed(config: PipelineConfig, installation: Installation) -> list[str]:
-    installed = {r.name for r in installation.plugin_records}
-    known = ", ".join(sorted(installed)) or "none"
-    problems = [
-        f"load[{i}]: no installed plugin is named {name!r} (installed: {known})"
-        for i, name in enumerate(config.load or ())
-        if name not in installed
-    ]
-    env = os.environ.get(ENV_LOAD_PLUGINS)
-    names = [n.strip() for n in (env or "").split(",") if n.strip()]
-    problems += [
-        f"{ENV_LOAD_PLUGINS}: no installed plugin is named {name!r} (installed: {known})"
-        for name in names
-        if name not in installed
-    ]
-    return problems
 
 
 def _summary(installation: Installation) -> str:

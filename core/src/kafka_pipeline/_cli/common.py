@@ -15,17 +15,6 @@ from kafka_pipeline._errors import ConfigError, KafkaPipelineError
 from kafka_pipeline._loading import Installation, discover
 from kafka_pipeline._logs import redact
 
-__all__ = [
-    "CommandError",
-    "KafkaPipelineGroup",
-    "config_option",
-    "discover_quietly",
-    "domain_option",
-    "load_pipeline_config",
-    "quiet_loading",
-    "require_domain",
-]
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 

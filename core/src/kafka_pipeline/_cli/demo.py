@@ -13,8 +13,6 @@ import click
 
 from kafka_pipeline._cli.output import echo_json
 
-__all__ = ["demo"]
-
 # Repeated here rather than imported: the demo package pulls in aiokafka and deltalake,
 # and this module is imported for every command.
 DEFAULT_MESSAGES = 2000
@@ -118,8 +116,9 @@ def demo(
     worker failed, 130 when interrupted.
     """
     # Heavy imports (aiokafka, deltalake, pyarrow) only for this command.
-    from kafka_pipeline._demo import DemoSettings, render_summary
-    from kafka_pipeline._demo import demo as run
+    from kafka_pipeline._demo.plan import DemoSettings
+    from kafka_pipeline._demo.report import render_summary
+    from kafka_pipeline._demo.runner import demo as run
 
     settings = DemoSettings(
         messages=messages, seed=seed, delta_root=delta_root, partitions=partitions, domains=domains

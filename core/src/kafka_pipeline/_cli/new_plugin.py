@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-__all__ = ["new_plugin"]
-
 
 @click.command("new-plugin")
 @click.argument("name")
@@ -41,7 +39,7 @@ def new_plugin(name: str, domain_name: str, directory: Path | None, package_name
     messages through it. Install it with pip and it is discovered.
     """
     # Imported here: the scaffold runs discovery, and other commands should not pay for it.
-    from kafka_pipeline._scaffold import ScaffoldError, create_plugin_package
+    from kafka_pipeline._scaffold.generate import ScaffoldError, create_plugin_package
 
     try:
         created = create_plugin_package(name, domain_name, directory=directory, package_name=package_name)

@@ -8,8 +8,6 @@ from typing import Any
 
 import click
 
-__all__ = ["echo_json", "render_table"]
-
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell; the last column is not padded."""

@@ -11,12 +11,11 @@ from kafka_pipeline._cli.common import (
     discover_quietly,
     domain_option,
     load_pipeline_config,
+    quiet_loading,
     require_domain,
 )
 from kafka_pipeline._cli.output import echo_json, render_table
 from kafka_pipeline._discovery import DomainRecord, LoadStatus, PluginRecord, core_version
-
-__all__ = ["plugins"]
 
 
 @click.command()
@@ -28,13 +27,19 @@ def plugins(domain_name: str | None, as_json: bool, config_path: Path | None) ->
 
     For each plugin: its distribution and version, domain(s), whether it is
     enabled, its priority and its load status, with the reason when it was
-    not loaded. A plugin that failed to import is listed, never fatal. With
-    --config, the file's 'load', 'enabled' and 'priority' settings apply.
+    not loaded: the status a worker would act on (failed, incompatible,
+    invalid-config, disabled, not_allowed, loaded). A plugin that failed to
+    import is listed, never fatal. With --config, the file's 'load',
+    'enabled', 'priority' and plugin 'config' settings apply, and names under
+    'plugins:' or 'load:' that match no installed plugin are listed.
     Plugins that were not imported (disabled, not allowed, failed) have no
     known domain and are listed under any --domain.
     """
     config = load_pipeline_config(config_path)
     installation = discover_quietly(config)
+    with quiet_loading():
+        installation.vet()  # the status a worker would act on: configs, constructors, hooks
+    unknown = installation.unknown_names()
     domains = installation.domain_records
     records = installation.plugin_records
     if domain_name is not None:
@@ -47,10 +52,11 @@ def plugins(domain_name: str | None, as_json: bool, config_path: Path | None) ->
                 "core_version": core_version(),
                 "domains": [d.as_dict() for d in domains],
                 "plugins": [r.as_dict() for r in records],
+                "unknown_names": unknown,
             }
         )
         return
-    click.echo(_human(domains, records))
+    click.echo(_human(domains, records, unknown))
 
 
 def _tables(record: DomainRecord) -> str:
@@ -70,7 +76,7 @@ def _plugin_row(r: PluginRecord) -> list[str]:
     ]
 
 
-def _human(domains: list[DomainRecord], records: list[PluginRecord]) -> str:
+def _human(domains: list[DomainRecord], records: list[PluginRecord], unknown: list[str]) -> str:
     parts: list[str] = [f"kafka-pipeline-core {core_version()}", ""]
     parts.append(f"Domains ({len(domains)})")
     if domains:
@@ -105,6 +111,9 @@ def _human(domains: list[DomainRecord], records: list[PluginRecord]) -> str:
     if errors:
         parts += ["", "Errors"]
         parts += [f"  {kind} {name}: {_indent(error)}" for kind, name, error in errors]
+    if unknown:
+        parts += ["", "Unknown names in the configuration"]
+        parts += [f"  {line}" for line in unknown]
     return "\n".join(parts)
 
 

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 import click
 
-from kafka_pipeline._cli.common import (
-    config_option,
-    discover_quietly,
-    domain_option,
-    load_pipeline_config,
-    require_domain,
-)
-
-__all__ = ["replay"]
-
-log = logging.getLogger("kafka_pipeline.replay")
+from kafka_pipeline._cli.common import config_option, domain_option, load_pipeline_config, require_domain
+from kafka_pipeline._loading import discover
 
 REASONS = ("plugin_error", "circuit_open")
 
@@ -86,10 +76,8 @@ def replay(
     config = load_pipeline_config(config_path).with_overrides(
         bootstrap_servers=bootstrap_servers, group_id=group_id
     )
-    installation = discover_quietly(config, strict=None)
+    installation = discover(config)
     require_domain(installation, domain_name)
-    for problem in installation.problems():
-        log.warning("skipped: %s", problem)
     registry = installation.registry(domain_name)
     if plugin_name is not None:
         if plugin_name not in registry:

@@ -23,11 +23,9 @@ from kafka_pipeline._cli.common import (
 from kafka_pipeline._cli.output import echo_json
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._domain import Domain
-from kafka_pipeline._plugin import format_validation_error
+from kafka_pipeline._errors import format_validation_error
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline.testing import DispatchResult, RoutingHarness
-
-__all__ = ["LineReport", "route"]
 
 
 @dataclass
@@ -44,10 +42,17 @@ class LineReport:
     matched: list[str] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, str | None]] = field(default_factory=list)
+    dlq: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         if not self.valid:
-            return {"line": self.line, "valid": False, "reason": self.reason, "problems": self.problems}
+            return {
+                "line": self.line,
+                "valid": False,
+                "reason": self.reason,
+                "problems": self.problems,
+                "dlq": self.dlq,
+            }
         return {
             "line": self.line,
             "valid": True,
@@ -57,6 +62,7 @@ class LineReport:
             "matched": self.matched,
             "sent": self.sent,
             "errors": self.errors,
+            "dlq": self.dlq,
         }
 
 
@@ -64,31 +70,53 @@ class LineReport:
 @domain_option(required=True)
 @config_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input line (JSON Lines).")
+@click.option(
+    "--allow-skipped",
+    is_flag=True,
+    help="Exit 0 although plugins the worker would run are skipped or plugin names are unknown.",
+)
 @click.argument("file", type=click.File("rb"), metavar="FILE.jsonl")
-def route(domain_name: str, config_path: Path | None, as_json: bool, file: IO[bytes]) -> None:
+def route(
+    domain_name: str, config_path: Path | None, as_json: bool, allow_skipped: bool, file: IO[bytes]
+) -> None:
     """Dry-run the routing plugins of a domain over FILE.jsonl, one message per line.
 
-    Nothing is sent and no broker is needed: every installed plugin of the
-    domain (as the configuration enables and orders them) sees each message.
-    For each line: the plugins that matched, in order, what each would send
-    (topic and key), the Delta table the message would be appended to, or
-    why the line is invalid (not JSON, or the schema errors by field path).
-    FILE '-' reads stdin; blank lines are skipped. Exits 1 if any line was
-    invalid or any plugin raised.
+    Nothing is sent and no broker is needed. Every plugin of the domain that
+    the worker would run (as the configuration enables, orders and sets
+    them up) sees each message through the worker's own engine: its timeout,
+    retries and circuit breaker apply, and a failed attempt sends nothing.
+    For each line: the plugins that matched, in order, what each sent
+    (topic and key), each plugin failure and the DLQ record the worker would
+    write for it, the Delta table the message would be appended to, or why
+    the line is invalid (not JSON, or the schema errors by field path).
+    FILE '-' reads stdin; blank lines are skipped.
+
+    Exits 1 if any line was invalid, any plugin failed, or a plugin the
+    worker would run was skipped (it fails to import, needs another core,
+    or its config or hooks are invalid) or a name under 'plugins:' or
+    'load:' is no installed plugin; --allow-skipped accepts the skips. So
+    it can guard a change in CI.
     """
     config = load_pipeline_config(config_path)
     installation = discover_quietly(config, strict=None)
     require_domain(installation, domain_name)
     with quiet_loading():
         registry = installation.registry(domain_name)
-    for problem in installation.problems():
-        click.echo(f"warning: not loaded, the worker would run without it: {problem}", err=True)
+    skipped = installation.problems(domain_name) + installation.unknown_names()
+    for problem in skipped:
+        click.echo(f"warning: the worker would run without it: {_indent(problem)}", err=True)
     domain = installation.domain(domain_name)
     emit: Callable[[LineReport], None] = (lambda r: echo_json(r.as_dict(), indent=None)) if as_json else _echo
     tally = asyncio.run(_dry_run(domain, registry, config, file, emit))
     if not as_json:
         click.echo(f"\n{tally}")
-    if tally.invalid or tally.failing:
+    if skipped and not allow_skipped:
+        click.echo(
+            f"{len(skipped)} plugin problem{'s' if len(skipped) != 1 else ''} above: exit 1 "
+            "(--allow-skipped accepts them)",
+            err=True,
+        )
+    if tally.invalid or tally.failing or (skipped and not allow_skipped):
         click.get_current_context().exit(1)
 
 
@@ -105,7 +133,8 @@ class Tally:
         self.messages += 1
         self.invalid += not report.valid
         self.sent += len(report.sent)
-        self.failing += bool(report.errors)
+        # A plugin's DLQ record: it failed, or its breaker was open.
+        self.failing += any(d["plugin"] is not None for d in report.dlq)
 
     def __str__(self) -> str:
         def plural(n: int, word: str) -> str:
@@ -114,7 +143,7 @@ class Tally:
         valid = self.messages - self.invalid
         return (
             f"{plural(self.messages, 'message')}: {valid} valid, {self.invalid} invalid; "
-            f"{plural(self.sent, 'record')} would be sent; {self.failing} with plugin errors"
+            f"{plural(self.sent, 'record')} would be sent; {self.failing} with plugin failures"
         )
 
 
@@ -145,12 +174,18 @@ async def _route_line(
     try:
         json.loads(text)
     except ValueError as exc:
-        return LineReport(number, valid=False, reason="not_json", problems=[f"not JSON: {exc}"])
+        return _invalid(harness, number, "not_json", [f"not JSON: {exc}"])
     try:
         result = await harness.dispatch(text)
     except ValidationError as exc:
-        return LineReport(number, valid=False, reason="schema", problems=format_validation_error(exc))
+        return _invalid(harness, number, "schema", format_validation_error(exc))
     return _report(number, domain, result)
+
+
+def _invalid(harness: RoutingHarness[Any], number: int, reason: str, problems: list[str]) -> LineReport:
+    dlq_reason = "invalid_json" if reason == "not_json" else "schema"
+    parked = {"reason": dlq_reason, "plugin": None, "topic": harness.topics.dlq}
+    return LineReport(number, valid=False, reason=reason, problems=problems, dlq=[parked])
 
 
 def _report(number: int, domain: Domain[Any], result: DispatchResult) -> LineReport:
@@ -166,6 +201,7 @@ def _report(number: int, domain: Domain[Any], result: DispatchResult) -> LineRep
             {"plugin": o.plugin, "stage": o.stage, "error": f"{type(o.error).__name__}: {o.error}"}
             for o in result.errors
         ],
+        dlq=[{"reason": d.reason, "plugin": d.plugin, "error": d.error} for d in result.dead_letters],
     )
 
 
@@ -173,10 +209,14 @@ def _text(key: bytes | None) -> str | None:
     return None if key is None else key.decode("utf-8", errors="backslashreplace")
 
 
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
 def _echo(r: LineReport) -> None:
     if not r.valid:
         label = "not JSON" if r.reason == "not_json" else "schema"
-        click.echo(f"line {r.line}: invalid ({label})")
+        click.echo(f"line {r.line}: invalid ({label}) -> DLQ")
         for problem in r.problems:
             click.echo(f"  {problem}")
         return
@@ -184,11 +224,14 @@ def _echo(r: LineReport) -> None:
     click.echo(f"line {r.line}: {r.status}, trace {r.trace_id} -> {table}")
     if not r.matched and not r.errors:
         click.echo("  no plugin matched")
+    failed = {e["plugin"] for e in r.errors}
     for plugin in r.matched:
         sends = [s for s in r.sent if s["plugin"] == plugin]
         for s in sends:
             click.echo(f"  {plugin} -> {s['topic']}  key={s['key'] if s['key'] is not None else '-'}")
-        if not sends:
+        if not sends and plugin not in failed:
             click.echo(f"  {plugin} matched, sent nothing")
     for e in r.errors:
-        click.echo(f"  {e['plugin']} raised in {e['stage']}: {e['error']}")
+        click.echo(f"  {e['plugin']} failed in {e['stage']}: {e['error']}")
+    for d in r.dlq:
+        click.echo(f"  {d['plugin']} -> DLQ ({d['reason']})")

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 import click
 
-from kafka_pipeline._cli.common import (
-    config_option,
-    discover_quietly,
-    domain_option,
-    load_pipeline_config,
-    require_domain,
-)
-
-__all__ = ["worker"]
-
-log = logging.getLogger("kafka_pipeline.worker")
+from kafka_pipeline._cli.common import config_option, domain_option, load_pipeline_config, require_domain
+from kafka_pipeline._loading import discover
 
 
 @click.command()
@@ -71,8 +61,8 @@ def worker(
     new file is refused with an error in the log and the worker carries on.
     """
     # Heavy imports (aiokafka, deltalake, pyarrow) only for this command.
-    from kafka_pipeline._worker import Worker
     from kafka_pipeline._worker.config_watch import ConfigFile
+    from kafka_pipeline._worker.runner import Worker, WorkerOptions
 
     overrides = {
         "bootstrap_servers": bootstrap_servers,
@@ -81,17 +71,18 @@ def worker(
         "metrics_port": metrics_port,
     }
     config = load_pipeline_config(config_path).with_overrides(**overrides)
-    installation = discover_quietly(config, strict=None)
+    # Every plugin that cannot run is logged at ERROR (strict mode: exit 1), every unknown name at WARNING.
+    installation = discover(config)
     require_domain(installation, domain_name)
-    for problem in installation.problems():
-        log.warning("skipped: %s", problem)
     runner = Worker(
         config,
         installation.domain(domain_name),
         installation.registry(domain_name),
-        create_topics=create_topics,
-        exit_when_idle=exit_when_idle,
-        config_file=ConfigFile(config_path, overrides),
+        WorkerOptions(
+            create_topics=create_topics,
+            exit_when_idle=exit_when_idle,
+            config_file=ConfigFile(config_path, overrides),
+        ),
     )
     asyncio.run(runner.run(handle_signals=True))
     stats = runner.stats

@@ -21,17 +21,6 @@ from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import KafkaPipelineError
 from kafka_pipeline._loading import Installation, discover
 
-__all__ = [
-    "DEFAULT_DELTA_ROOT",
-    "DEFAULT_MESSAGES",
-    "DEFAULT_SEED",
-    "MARKER",
-    "DemoError",
-    "DemoPlan",
-    "DemoSettings",
-    "plan_demo",
-]
-
 DEFAULT_MESSAGES: Final = 2000
 DEFAULT_SEED: Final = 1
 #: Relative to the working directory; the repository's .gitignore has ``demo-output/``.

@@ -8,8 +8,6 @@ from pathlib import Path
 from kafka_pipeline._demo.samples import SampleKind
 from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 
-__all__ = ["render_summary"]
-
 _INVALID_LABELS = {
     SampleKind.NOT_JSON.value: "not JSON",
     SampleKind.SCHEMA.value: "schema",

@@ -27,9 +27,8 @@ from kafka_pipeline._demo.plan import DemoError, DemoPlan, DemoSettings, plan_de
 from kafka_pipeline._demo.samples import SampleRecord, kinds
 from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 from kafka_pipeline._errors import KafkaPipelineError
-from kafka_pipeline._worker import FlushReport, Worker
-
-__all__ = ["IDLE_SECONDS", "Reporter", "demo", "group_id", "run_demo"]
+from kafka_pipeline._observability.stats import FlushReport
+from kafka_pipeline._worker.runner import Worker, WorkerOptions
 
 #: A safety net only: a worker normally stops as soon as it has consumed all it was given.
 IDLE_SECONDS: Final = 15.0
@@ -124,9 +123,11 @@ async def run_demo(
                 _config(bootstrap_servers, plan, domain.name),
                 domain,
                 plan.installation.registry(domain.name),
-                create_topics=True,
-                exit_when_idle=IDLE_SECONDS,
-                new_topic_partitions=settings.partitions,
+                WorkerOptions(
+                    create_topics=True,
+                    exit_when_idle=IDLE_SECONDS,
+                    new_topic_partitions=settings.partitions,
+                ),
             )
             for domain in plan.domains
         }

@@ -21,8 +21,6 @@ from pydantic import ValidationError
 from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import KafkaPipelineError
 
-__all__ = ["SampleError", "SampleKind", "SampleRecord", "invalid_count", "kinds", "sample_records"]
-
 #: Below this many results per domain the demo produces valid ones only.
 MIN_FOR_INVALID: Final = 10
 

@@ -15,8 +15,6 @@ from typing import Any
 from kafka_pipeline._demo.samples import SampleKind
 from kafka_pipeline._observability.stats import WorkerStats
 
-__all__ = ["DemoSummary", "DomainRun"]
-
 
 @dataclass
 class DomainRun:

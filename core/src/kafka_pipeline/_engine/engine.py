@@ -1,16 +1,20 @@
-"""Offering one message to every plugin, each behind its timeout, retries and breaker.
+"""``RoutingEngine``: the one place plugins are called, each behind its timeout, retries and breaker.
 
-The plugins' hook functions were resolved once by the registry, in priority
-order; this loop calls them directly, with no ``pm.hook`` fan-out per
-message. A plugin that raises, times out or sends to a topic that does not
-exist fails only its own part: its records of the failed attempt are
-dropped, the message is retried for it, then parked in the DLQ for it alone,
-and the other plugins and the Delta row go on as if nothing happened.
+The worker, replay, ``kafka-pipeline route`` and the test kit all route
+through it, so a plugin behaves the same in a test, a dry run and
+production. The plugins' hook functions were resolved once by the
+registry, in priority order; this loop calls them directly, with no
+``pm.hook`` fan-out per message. A plugin that raises (anything, a
+``BaseException`` included), times out, returns something other than a
+bool from ``should_route`` or sends to a topic that does not exist fails
+only its own part: its records of the failed attempt are dropped, the
+message is retried for it, then parked in the DLQ for it alone, and the
+other plugins and the standard processing go on as if nothing happened.
 
 One match in ``metrics.route_timing_sample_every`` per plugin (the first
 always) has its ``route`` call timed into the plugin's
-:class:`~kafka_pipeline._observability.timing.RouteTimings`: a modulo per match, and
-two clock reads per sampled one.
+:class:`~kafka_pipeline._observability.timing.RouteTimings`: a modulo per
+match, and two clock reads per sampled one.
 """
 
 from __future__ import annotations
@@ -19,24 +23,56 @@ import asyncio
 import logging
 import time
 import types
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from time import perf_counter
 from typing import Any, cast
 
-from kafka_pipeline._broker.outbox import RoutedProducer
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._dlq import DlqReason, describe_exception, dlq_headers
 from kafka_pipeline._engine.resilience import BreakerState, CircuitBreaker, PluginPolicy
-from kafka_pipeline._envelope import SourceRecord
+from kafka_pipeline._envelope import SourceRecord, current_source
 from kafka_pipeline._observability.stats import PluginStats, WorkerStats
 from kafka_pipeline._observability.timing import DEFAULT_SAMPLE_EVERY
+from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._registry import RegisteredPlugin
-
-__all__ = ["MessageRouter", "PluginSlot"]
 
 log = logging.getLogger("kafka_pipeline.worker.routing")
 
 _NOWHERE: tuple[str, ...] = ()
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Failure:
+    """Why a plugin failed on the last message it failed on: the stage and what it raised."""
+
+    __slots__ = ("error", "stage")
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        self.stage = stage
+        self.error = error
+
+
+class NotABoolError(TypeError):
+    """``should_route`` returned something other than True or False."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(
+            f"should_route returned {type(value).__name__} {value!r:.60}, not a bool; "
+            "return True or False (e.g. wrap the condition in bool(...))"
+        )
+
+
+def _own_cancellation() -> bool:
+    """Whether a ``CancelledError`` just caught is this task being cancelled, not a plugin's raise."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Exceptions that must not be taken for a plugin's failure: the worker's own cancellation."""
+    return isinstance(exc, asyncio.CancelledError) and _own_cancellation()
 
 
 class _Started:
@@ -48,7 +84,7 @@ class _Started:
         self,
         mark: int,
         *,
-        error: Exception | None = None,
+        error: BaseException | None = None,
         suspended: tuple[Coroutine[Any, Any, Any], Any] | None = None,
         began: float | None = None,
     ) -> None:
@@ -97,6 +133,8 @@ class PluginSlot:
 
     __slots__ = (
         "breaker",
+        "failure",
+        "ignored_return",
         "instance",
         "name",
         "policy",
@@ -117,9 +155,9 @@ class PluginSlot:
     ) -> None:
         self.name = plugin.name
         self.instance = plugin.plugin
-        self.should_route: Callable[[Any], bool] = plugin.should_route
-        self.route: Callable[[Any], Coroutine[Any, Any, None]] = cast(
-            "Callable[[Any], Coroutine[Any, Any, None]]", plugin.route
+        self.should_route: Callable[[Any], object] = plugin.should_route
+        self.route: Callable[[Any], Coroutine[Any, Any, object]] = cast(
+            "Callable[[Any], Coroutine[Any, Any, object]]", plugin.route
         )
         self.policy = policy
         self.breaker = CircuitBreaker(policy.failure_threshold, policy.reset_seconds, clock)
@@ -127,30 +165,59 @@ class PluginSlot:
         #: The match numbers ``n`` with ``n % sample_every == sample_first`` are timed: 1, 1 + every, ...
         self.sample_every = sample_every
         self.sample_first = 1 % sample_every
+        #: The last failure given up on (kept for dry runs and tests; the worker logs it).
+        self.failure: Failure | None = None
+        #: The type ``route`` returned instead of None, once warned about.
+        self.ignored_return: str | None = None
+
+    def returned(self, value: object) -> None:
+        """``route`` returned ``value``, which nothing reads: say so, once per plugin."""
+        if self.ignored_return is None:
+            self.ignored_return = type(value).__name__
+            log.warning(
+                "plugin %s: route returned %s %r; its return value is ignored (send with "
+                "self.send_to_topic, return None)",
+                self.name,
+                self.ignored_return,
+                value,
+                extra={"plugin": self.name},
+            )
 
     def timed(self) -> bool:
         """Whether the match just counted is one to time."""
         return self.stats.matched % self.sample_every == self.sample_first
 
 
-class MessageRouter:
-    """Routes valid messages through a domain's plugins, in priority order."""
+class RoutingEngine:
+    """Routes valid messages through a domain's plugins, in priority order, into ``outbox``.
+
+    Args:
+        plugins: the registry's plugins, in dispatch order.
+        config: where each plugin's failure policy comes from (``resilience``, ``plugins.<name>``).
+        outbox: where ``send_to_topic`` and the DLQ records go; plugins must be attached to it.
+        stats: the counters each plugin's calls are counted in.
+        dlq_topic: where a message a plugin failed on is parked, for that plugin.
+        clock: the circuit breakers' clock (tests and the test kit replace it).
+        sleep: waits between retries (tests replace it).
+    """
 
     def __init__(
         self,
         plugins: Sequence[RegisteredPlugin[Any]],
         config: PipelineConfig,
-        producer: RoutedProducer,
+        outbox: Outbox,
         stats: WorkerStats,
         *,
         dlq_topic: str,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._sample_every = config.metrics.route_timing_sample_every
         self._clock = clock
-        self._producer = producer
-        self._stats = stats
-        self._dlq_topic = dlq_topic
+        self._sleep = sleep
+        self.outbox = outbox
+        self.stats = stats
+        self.dlq_topic = dlq_topic
         self.slots: tuple[PluginSlot, ...] = ()
         self.replace_plugins(plugins, config)
 
@@ -167,11 +234,17 @@ class MessageRouter:
             policy = PluginPolicy.for_plugin(config, plugin.name)
             slot = current.get(plugin.name)
             if slot is None or slot.instance is not plugin.plugin or slot.policy != policy:
-                stats = self._stats.plugin(plugin.name)
+                stats = self.stats.plugin(plugin.name)
                 slot = PluginSlot(plugin, policy, stats, self._clock, self._sample_every)
                 stats.breaker_state = slot.breaker.state.value
             slots.append(slot)
         self.slots = tuple(slots)
+
+    def slot(self, name: str) -> PluginSlot:
+        for slot in self.slots:
+            if slot.name == name:
+                return slot
+        raise KeyError(name)
 
     def route(self, message: Any, source: SourceRecord) -> Sequence[str] | Coroutine[Any, Any, Sequence[str]]:
         """Offer ``message`` to every plugin; returns the topics it was routed to.
@@ -180,79 +253,113 @@ class MessageRouter:
         suspending, the usual case since ``send_to_topic`` only enqueues: no
         coroutine, task or timer per message. Once a ``route`` suspends, fails
         or sends to a topic not yet checked, the rest of the work is returned
-        as a coroutine for the caller to await. ``source`` must already be the
-        current source (``envelope.current_source``).
+        as a coroutine for the caller to await. ``source`` is the current
+        source record (``x-source-*`` headers, the default key) meanwhile.
         """
-        producer = self._producer
-        pending = producer.pending
+        outbox = self.outbox
+        pending = outbox.pending
         start = len(pending)
-        for slot in self.slots:
-            try:
-                matched = slot.should_route(message)
-            except Exception as exc:
-                if slot.breaker.allow():
-                    self._give_up(slot, source, exc, "should_route")
-                else:
+        token = current_source.set(source)
+        try:
+            for slot in self.slots:
+                try:
+                    matched = slot.should_route(message)
+                except BaseException as exc:
+                    if _fatal(exc):
+                        raise
+                    self._refused(slot, source, exc)
+                    continue
+                if matched is False:
+                    continue
+                if matched is not True:
+                    self._refused(slot, source, NotABoolError(matched))
+                    continue
+                slot.stats.matched += 1
+                breaker = slot.breaker
+                if breaker.state is not BreakerState.CLOSED and not breaker.allow():
                     self._park_open(slot, source)
-                continue
-            if not matched:
-                continue
-            slot.stats.matched += 1
-            breaker = slot.breaker
-            if breaker.state is not BreakerState.CLOSED and not breaker.allow():
-                self._park_open(slot, source)
-                continue
-            mark = len(pending)
-            # Inlined slot.timed(): this line runs for every match.
-            began = perf_counter() if slot.stats.matched % slot.sample_every == slot.sample_first else None
-            step = slot.route(message)
-            try:
-                yielded = step.send(None)
-            except StopIteration:
-                if began is not None:
-                    slot.stats.route_seconds.observe(perf_counter() - began)
-                if producer.has_unchecked_topics:
-                    return self._finish(slot, message, source, start, _Started(mark))
-                self._succeeded(slot, source, len(pending) - mark)
-                continue
-            except Exception as exc:
-                if began is not None:
-                    slot.stats.route_seconds.observe(perf_counter() - began)
-                return self._finish(slot, message, source, start, _Started(mark, error=exc))
-            started = _Started(mark, suspended=(step, yielded), began=began)
-            return self._finish(slot, message, source, start, started)
+                    continue
+                mark = len(pending)
+                # Inlined slot.timed(): this line runs for every match.
+                began = (
+                    perf_counter() if slot.stats.matched % slot.sample_every == slot.sample_first else None
+                )
+                step = slot.route(message)
+                try:
+                    yielded = step.send(None)
+                except StopIteration as done:
+                    if began is not None:
+                        slot.stats.route_seconds.observe(perf_counter() - began)
+                    if done.value is not None:
+                        slot.returned(done.value)
+                    if outbox.has_unchecked_topics:
+                        return self._finish(self.slots, slot, message, source, start, _Started(mark))
+                    self._succeeded(slot, source, len(pending) - mark)
+                    continue
+                except BaseException as exc:
+                    if _fatal(exc):
+                        raise
+                    if began is not None:
+                        slot.stats.route_seconds.observe(perf_counter() - began)
+                    return self._finish(self.slots, slot, message, source, start, _Started(mark, error=exc))
+                started = _Started(mark, suspended=(step, yielded), began=began)
+                return self._finish(self.slots, slot, message, source, start, started)
+        finally:
+            current_source.reset(token)
         # Most messages match nothing: answer them without another call.
         return _NOWHERE if len(pending) == start else self._topics(start)
 
+    async def route_one(self, name: str, message: Any, source: SourceRecord) -> Sequence[str]:
+        """Offer ``message`` to plugin ``name`` alone, as :meth:`route` would: a replay.
+
+        Raises ``KeyError`` when no plugin of that name is routed here.
+        """
+        slot = self.slot(name)
+        return await self._finish((slot,), None, message, source, len(self.outbox.pending), None)
+
     def _topics(self, start: int) -> Sequence[str]:
-        pending = self._producer.pending
+        pending = self.outbox.pending
         if len(pending) == start:
             return _NOWHERE
         topics = [r.topic for r in pending[start:] if r.plugin is not None]
         return list(dict.fromkeys(topics)) if len(topics) > 1 else topics
 
-    async def _finish(
-        self, slot: PluginSlot, message: Any, source: SourceRecord, start: int, started: _Started
+    async def _finish(  # noqa: PLR0917 - positional: called per message a plugin suspends on
+        self,
+        slots: tuple[PluginSlot, ...],
+        slot: PluginSlot | None,
+        message: Any,
+        source: SourceRecord,
+        start: int,
+        started: _Started | None,
     ) -> Sequence[str]:
-        """The rest of :meth:`route`, from ``slot``'s attempt that did not finish synchronously."""
-        await self._attempt(slot, message, source, started)
-        slots = self.slots
-        for later in slots[slots.index(slot) + 1 :]:
-            try:
-                matched = later.should_route(message)
-            except Exception as exc:
-                if later.breaker.allow():
-                    self._give_up(later, source, exc, "should_route")
+        """The rest of routing ``message`` through ``slots``: after ``slot``'s unfinished attempt, or all."""
+        token = current_source.set(source)
+        try:
+            rest = slots
+            if slot is not None and started is not None:
+                await self._attempt(slot, message, source, started)
+                rest = slots[slots.index(slot) + 1 :]
+            for later in rest:
+                try:
+                    matched = later.should_route(message)
+                except BaseException as exc:
+                    if _fatal(exc):
+                        raise
+                    self._refused(later, source, exc)
+                    continue
+                if matched is False:
+                    continue
+                if matched is not True:
+                    self._refused(later, source, NotABoolError(matched))
+                    continue
+                later.stats.matched += 1
+                if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
+                    await self._attempt(later, message, source, timed=later.timed())
                 else:
                     self._park_open(later, source)
-                continue
-            if not matched:
-                continue
-            later.stats.matched += 1
-            if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
-                await self._attempt(later, message, source, timed=later.timed())
-            else:
-                self._park_open(later, source)
+        finally:
+            current_source.reset(token)
         return self._topics(start)
 
     async def _attempt(
@@ -269,10 +376,10 @@ class MessageRouter:
         ``timed``: time the first try (a first try begun by :meth:`route` carries its own start).
         """
         policy = slot.policy
-        producer = self._producer
-        pending = producer.pending
+        outbox = self.outbox
+        pending = outbox.pending
         attempts = policy.max_retries + 1
-        error: Exception | None = None
+        error: BaseException | None = None
         for attempt in range(attempts):
             mark = len(pending)
             began = None
@@ -287,13 +394,17 @@ class MessageRouter:
                             mark = started.mark
                             await started.finish()
                         else:
-                            await slot.route(message)
+                            returned = await slot.route(message)
+                            if returned is not None:
+                                slot.returned(returned)
                     finally:
                         if began is not None:  # a timeout too: it took that long
                             slot.stats.route_seconds.observe(perf_counter() - began)
-                    await producer.check_new_topics()
-            except Exception as exc:
-                producer.rollback(mark)
+                    await outbox.check_new_topics()
+            except BaseException as exc:
+                if _fatal(exc):
+                    raise
+                outbox.rollback(mark)
                 error = exc
                 if isinstance(exc, TimeoutError):
                     slot.stats.timeouts += 1
@@ -310,7 +421,7 @@ class MessageRouter:
                 )
                 if attempt + 1 < attempts:
                     slot.stats.retries += 1
-                    await asyncio.sleep(policy.backoff(attempt))
+                    await self._sleep(policy.backoff(attempt))
                 continue
             self._succeeded(slot, source, len(pending) - mark)
             return
@@ -330,8 +441,16 @@ class MessageRouter:
             breaker.record_success()
             slot.stats.breaker_state = breaker.state.value
 
+    def _refused(self, slot: PluginSlot, source: SourceRecord, exc: BaseException) -> None:
+        """``should_route`` failed: a failure of this plugin for this message, breaker permitting."""
+        if slot.breaker.allow():
+            self._give_up(slot, source, exc, "should_route")
+        else:
+            self._park_open(slot, source)
+
     def _give_up(self, slot: PluginSlot, source: SourceRecord, exc: BaseException, stage: str) -> None:
         error = describe_exception(exc, slot.policy.timeout_seconds)
+        slot.failure = Failure(stage, exc)
         slot.stats.errors += 1
         opened = slot.breaker.record_failure()
         slot.stats.breaker_state = slot.breaker.state.value
@@ -343,7 +462,7 @@ class MessageRouter:
             source.partition,
             source.offset,
             error,
-            self._dlq_topic,
+            self.dlq_topic,
             extra={"plugin": slot.name, "trace_id": source.trace_id},
         )
         if opened:
@@ -382,6 +501,6 @@ class MessageRouter:
             plugin=slot.name,
             trace_id=source.trace_id,
         )
-        self._producer.dead_letter(self._dlq_topic, source.key, source.value, headers)
+        self.outbox.dead_letter(self.dlq_topic, source.key, source.value, headers)
         slot.stats.dlq += 1
-        self._stats.dlq_by_reason[reason.value] += 1
+        self.stats.dlq_by_reason[reason.value] += 1

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 from kafka_pipeline._config import PipelineConfig
 
-__all__ = ["BreakerState", "CircuitBreaker", "PluginPolicy"]
-
 
 @dataclass(frozen=True, slots=True)
 class PluginPolicy:

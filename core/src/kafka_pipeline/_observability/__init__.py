@@ -1,18 +1,7 @@
-"""Prometheus metrics and health endpoints of a worker.
+"""Observability: what a worker has done, as plain counters and as Prometheus metrics.
 
-``collector`` turns a worker's plain counters into Prometheus metrics when
-scraped; ``server`` serves them at ``/metrics`` next to ``/healthz`` and
-``/readyz``, on a thread of its own.
+``stats`` (the counters the worker bumps on its hot path) and ``timing``
+(route-latency histograms kept in plain ints); ``collector`` turns them into
+Prometheus metrics when scraped; ``server`` serves them at ``/metrics`` next
+to ``/healthz`` and ``/readyz``, on a thread of its own.
 """
-
-from kafka_pipeline._observability.collector import MESSAGE_OUTCOMES, WorkerCollector, worker_registry
-from kafka_pipeline._observability.server import MetricsServer, MetricsServerError, Readiness
-
-__all__ = [
-    "MESSAGE_OUTCOMES",
-    "MetricsServer",
-    "MetricsServerError",
-    "Readiness",
-    "WorkerCollector",
-    "worker_registry",
-]

@@ -20,8 +20,6 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from kafka_pipeline._dlq import DlqReason
 from kafka_pipeline._observability.stats import WorkerStats
 
-__all__ = ["MESSAGE_OUTCOMES", "WorkerCollector", "worker_registry"]
-
 #: The ``outcome`` label values of ``kafka_pipeline_messages_total``; all four are always exported.
 MESSAGE_OUTCOMES: Final = ("stored", "routed", "skipped", "invalid")
 
@@ -168,7 +166,7 @@ def _add(family: Metric, labels: list[str], value: float) -> None:
     family.add_metric(labels, value)
 
 
-def worker_registry(
+def metrics_registry(
     stats: WorkerStats, domain: str, ready: Callable[[], bool] | None = None
 ) -> CollectorRegistry:
     """A registry of its own for one worker: never the process-global one, so workers never collide."""

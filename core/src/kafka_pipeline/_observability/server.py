@@ -21,8 +21,6 @@ from prometheus_client.registry import CollectorRegistry
 
 from kafka_pipeline._errors import KafkaPipelineError
 
-__all__ = ["MetricsServer", "MetricsServerError", "Readiness"]
-
 log = logging.getLogger("kafka_pipeline.metrics.server")
 
 

@@ -16,8 +16,6 @@ from typing import Any
 
 from kafka_pipeline._observability.timing import RouteTimings
 
-__all__ = ["FlushReport", "PluginStats", "WorkerStats"]
-
 
 @dataclass(slots=True)
 class PluginStats:

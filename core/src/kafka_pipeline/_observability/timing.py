@@ -16,8 +16,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Final
 
-__all__ = ["DEFAULT_SAMPLE_EVERY", "ROUTE_SECONDS_BUCKETS", "RouteTimings"]
-
 #: Upper bounds (seconds, inclusive) of the buckets: from a plain enqueue (tens of
 #: microseconds) to a plugin that waits on I/O up to the default 5 s timeout and beyond.
 ROUTE_SECONDS_BUCKETS: Final = (

@@ -27,14 +27,6 @@ from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import KafkaPipelineError
 from kafka_pipeline._protocols import Routable
 
-__all__ = [
-    "PluginPackage",
-    "ScaffoldError",
-    "compatible_core_requirement",
-    "create_plugin_package",
-    "plan_plugin_package",
-]
-
 _PLUGIN_NAME: Final = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 # PEP 508 names, as packaging and pip accept them.
 _DISTRIBUTION_NAME: Final = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?", re.IGNORECASE)

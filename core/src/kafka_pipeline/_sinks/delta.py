@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaProtocolError, SchemaMismatchError, TableNotFoundError
 from pydantic import BaseModel
 
+from kafka_pipeline._envelope import SourceRecord
 from kafka_pipeline._errors import DeltaWriteError
 from kafka_pipeline._sinks.rows import RowBuffer
 from kafka_pipeline._sinks.schema import model_columns, table_schema
-
-__all__ = ["DeltaWriter", "FlushResult", "table_uri", "transaction_app_id"]
+from kafka_pipeline._sinks.sink import FlushResult
 
 log = logging.getLogger("kafka_pipeline.worker.delta_writer")
 
@@ -53,16 +52,11 @@ def transaction_app_id(group_id: str, topic: str, partition: int) -> str:
     return f"{group_id}:{topic}:{partition}"
 
 
-@dataclass(frozen=True, slots=True)
-class FlushResult:
-    """What one flush appended: rows per table, and rows skipped as already written."""
-
-    rows: Mapping[str, int]
-    duplicates: Mapping[str, int]
-
-
 class DeltaWriter:
-    """Buffers rows per table and appends them with per-partition ``txn`` versions."""
+    """The Delta Lake :class:`~kafka_pipeline._sinks.sink.Sink`.
+
+    Rows are kept per table and appended with per-partition ``txn`` versions.
+    """
 
     def __init__(
         self,
@@ -101,6 +95,23 @@ class DeltaWriter:
     @property
     def pending_bytes(self) -> int:
         return sum(b.nbytes for b in self.buffers.values())
+
+    def add(self, table: str, source: SourceRecord, routed_to: Sequence[str], ingested_at_us: int) -> None:
+        self.buffers[table].append(
+            source.message, source.partition, source.offset, routed_to, ingested_at_us, len(source.value)
+        )
+
+    async def on_assigned(self, partitions: Collection[int]) -> None:
+        """Read every table's stored version of the newly assigned ``partitions``."""
+        self.forget(partitions)
+        try:
+            await self.load_versions(partitions)
+        except Exception as exc:  # they are read again before the first append anyway
+            self.forget(partitions)
+            log.warning("could not read Delta versions on assignment (%s); reading them at the flush", exc)
+
+    def on_revoked(self, partitions: Collection[int]) -> None:
+        self.forget(partitions)
 
     def app_id(self, partition: int) -> str:
         return transaction_app_id(self.group_id, self.source_topic, partition)

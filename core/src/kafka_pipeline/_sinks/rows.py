@@ -17,8 +17,6 @@ import pyarrow.compute as pc
 
 from kafka_pipeline._sinks.schema import TIMESTAMP, Column
 
-__all__ = ["RowBuffer"]
-
 _LINEAGE = 4  # partition, offset, routed_to, ingested_at (the topic is one per buffer)
 
 

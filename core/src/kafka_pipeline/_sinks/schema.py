@@ -25,15 +25,6 @@ from pydantic import BaseModel
 
 from kafka_pipeline._errors import SchemaError
 
-__all__ = [
-    "LINEAGE_COLUMNS",
-    "Column",
-    "TIMESTAMP",
-    "lineage_schema",
-    "model_columns",
-    "table_schema",
-]
-
 #: Timestamps are stored as microseconds in UTC, the Delta ``timestamp`` type.
 TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
 

@@ -1,41 +1,10 @@
-"""The worker: real Kafka in, routed topics and Delta tables out, nothing lost.
+"""The worker: the consumer loop, its commits, rebalances, signals and hot reload.
 
-:class:`Worker` is the entry point; each module holds one part: ``runner``
-(consumer loop, shutdown, signals), ``rebalance`` (revoke and assign),
-``batch`` (one poll batch and the flush order), ``routing`` (plugins behind
-timeouts, retries and breakers), ``resilience`` (policy and breaker),
-``producer`` (the routed producer), ``dlq``, ``offsets``, ``delta_writer``,
-``schema`` and ``rows`` (Delta tables), ``topics``, ``clients``, ``stats``
-and ``memory`` (keeping resident memory flat).
+``runner`` (:class:`Worker`: start-up, the loop, shutdown), ``batch`` (one
+poll batch: validate, route, hand to the sinks), ``checkpoint`` (the commit
+order: acknowledgements, sinks, offsets), ``rebalance`` (revoke and
+assign), ``signals``, ``reload`` and ``config_watch`` (hot reload of the
+plugin settings) and ``memory`` (keeping resident memory flat). The parts
+it drives live in their own rooms: ``_engine`` (plugins), ``_broker``
+(Kafka I/O), ``_sinks`` (Delta), ``_observability`` (stats and metrics).
 """
-
-from kafka_pipeline._dlq import HEADER_DLQ_ERROR, HEADER_DLQ_PLUGIN, HEADER_DLQ_REASON, DlqReason
-from kafka_pipeline._errors import (
-    BrokerConnectionError,
-    DeliveryError,
-    DeltaWriteError,
-    OffsetCommitError,
-    SchemaError,
-    TopicMissingError,
-    WorkerError,
-)
-from kafka_pipeline._observability.stats import FlushReport, PluginStats, WorkerStats
-from kafka_pipeline._worker.runner import Worker
-
-__all__ = [
-    "HEADER_DLQ_ERROR",
-    "HEADER_DLQ_PLUGIN",
-    "HEADER_DLQ_REASON",
-    "BrokerConnectionError",
-    "DeliveryError",
-    "DeltaWriteError",
-    "DlqReason",
-    "FlushReport",
-    "OffsetCommitError",
-    "PluginStats",
-    "SchemaError",
-    "TopicMissingError",
-    "Worker",
-    "WorkerError",
-    "WorkerStats",
-]

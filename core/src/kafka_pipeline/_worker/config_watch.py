@@ -20,8 +20,6 @@ from typing import Any
 
 from kafka_pipeline._config import PipelineConfig, load_config
 
-__all__ = ["ConfigFile", "watch_config"]
-
 log = logging.getLogger("kafka_pipeline.worker.config_watch")
 
 

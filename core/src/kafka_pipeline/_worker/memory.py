@@ -18,8 +18,6 @@ import ctypes
 import platform
 from typing import Final
 
-__all__ = ["MMAP_THRESHOLD_BYTES", "limit_heap_growth"]
-
 #: Allocations from this size up get a mapping of their own.
 MMAP_THRESHOLD_BYTES: Final = 1 << 20
 _M_MMAP_THRESHOLD: Final = -3  # from glibc's malloc.h

@@ -22,32 +22,19 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from pydantic import BaseModel
 
-from kafka_pipeline._broker.outbox import RoutedProducer
 from kafka_pipeline._config import PipelineConfig
-from kafka_pipeline._engine.engine import MessageRouter
+from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._errors import ConfigError, KafkaPipelineError
-from kafka_pipeline._loading import discover, strict_mode
+from kafka_pipeline._loading import BROKEN, discover, strict_mode
 from kafka_pipeline._logs import redact
+from kafka_pipeline._observability.stats import WorkerStats
+from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._worker.config_watch import ConfigFile, watch_config
-
-if TYPE_CHECKING:
-    from kafka_pipeline._worker.runner import Worker
-
-__all__ = [
-    "HOT_SECTIONS",
-    "RESTART_SECTIONS",
-    "PluginReload",
-    "ReloadError",
-    "Reloader",
-    "hot_config",
-    "prepare_reload",
-    "restart_only_changes",
-]
 
 log = logging.getLogger("kafka_pipeline.worker.reload")
 
@@ -106,19 +93,26 @@ def prepare_reload(
 ) -> PluginReload:
     """The plugin set that ``new`` asks for, validated; raises :class:`ReloadError` listing every problem.
 
-    Refused: a plugin config or hook that does not validate, a name under
-    ``plugins:`` that is no installed plugin, and in strict mode a plugin
-    that fails to load. Outside strict mode a plugin that fails to import is
-    skipped, as at start-up.
+    The rule of start-up applies: a plugin that cannot run is skipped and
+    reported, an unknown plugin name is warned about, and strict mode
+    refuses both. One more rule keeps a running worker safe: a plugin that
+    runs now is never dropped because of a problem (its new config does
+    not validate, say); the reload is refused and the plugin carries on.
+    Dropping it takes ``enabled: false``.
     """
     config = hot_config(running, new)
     installation = discover(config, strict=False)
-    load_problems = installation.problems()
     fresh = installation.registry(domain, raise_errors=False)
-    problems = [p for p in installation.problems() if p not in load_problems]
-    problems += installation.unknown_plugin_settings()
+    skipped = installation.problems(domain)
+    records = {r.name: r for r in installation.plugin_records}
+    dropped = [
+        f"plugins.{p.name}: it runs now and would stop: {records[p.name].error}"
+        for p in current.plugins
+        if p.name in records and records[p.name].status in BROKEN
+    ]
+    problems = dropped
     if strict_mode(config):
-        problems = load_problems + problems
+        problems = dropped + skipped + installation.unknown_names()
     if problems:
         raise ReloadError(problems)
 
@@ -155,20 +149,33 @@ def prepare_reload(
         started=frozenset(started),
         retired=frozenset(retired),
         changes=tuple(changes),
-        skipped=tuple(load_problems),
+        skipped=tuple(skipped),
     )
 
 
-class Reloader:
-    """Applies reloads to a running worker: one at a time, swapped in between two batches."""
+@dataclass
+class LivePlugins:
+    """The plugins a running worker routes with, and what a reload swaps between two batches.
 
-    def __init__(
-        self, worker: Worker, router: MessageRouter, sender: RoutedProducer, batch_lock: asyncio.Lock
-    ) -> None:
-        self._worker = worker
-        self._router = router
-        self._sender = sender
-        self._batch_lock = batch_lock
+    ``config`` is the running configuration (its hot sections the last
+    reload's); ``lock`` is held by the consumer loop while it processes a
+    batch; ``outbox`` is where new plugin instances send.
+    """
+
+    domain: str
+    config: PipelineConfig
+    registry: PluginRegistry[Any]
+    engine: RoutingEngine
+    outbox: Outbox
+    stats: WorkerStats
+    lock: asyncio.Lock
+
+
+class Reloader:
+    """Applies reloads to :class:`LivePlugins`: one at a time, swapped in between two batches."""
+
+    def __init__(self, live: LivePlugins) -> None:
+        self._live = live
         self._one_at_a_time = asyncio.Lock()
 
     async def watch(self, source: ConfigFile, hangup: asyncio.Event, interval: float | None) -> None:
@@ -190,10 +197,10 @@ class Reloader:
         invalid ``config``, or a new plugin whose ``start`` fails, is refused
         with an error in the log, and the running plugins carry on.
         """
-        worker = self._worker
+        live = self._live
         async with self._one_at_a_time:
             redact(*config.secrets())
-            ignored = restart_only_changes(worker.config, config)
+            ignored = restart_only_changes(live.config, config)
             if ignored:
                 log.warning(
                     "%s: %s changed, which takes effect only when the worker restarts; "
@@ -203,28 +210,29 @@ class Reloader:
                 )
             try:
                 plan = await asyncio.to_thread(
-                    prepare_reload, worker.config, worker.registry, config, worker.domain.name
+                    prepare_reload, live.config, live.registry, config, live.domain
                 )
             except ReloadError as exc:
                 return self._refuse(why, exc.problems)
             for problem in plan.skipped:
-                log.warning("%s: skipped: %s", why, problem)
-            plan.registry.attach(self._sender)
+                log.error("%s: skipped, as at start-up: %s", why, problem)
+            plan.registry.attach(live.outbox)
             failed = await plan.registry.start(only=plan.started)
             if failed:
                 await plan.registry.stop(only=plan.started)
                 problems = [f"plugins.{name}: start() raised {exc!r}" for name, exc in sorted(failed.items())]
                 return self._refuse(why, problems)
-            async with self._batch_lock:  # between two batches
-                retiring, worker.registry, worker.config = worker.registry, plan.registry, plan.config
-                self._router.replace_plugins(plan.registry.plugins, plan.config)
+            async with live.lock:  # between two batches
+                retiring = live.registry
+                live.registry, live.config = plan.registry, plan.config
+                live.engine.replace_plugins(plan.registry.plugins, plan.config)
             await retiring.stop(only=plan.retired)
-            worker.stats.reloads["applied"] += 1
+            live.stats.reloads["applied"] += 1
             log.warning("%s: configuration reloaded; %s", why, "; ".join(plan.changes) or "no plugin changed")
             return True
 
     def _refuse(self, why: str, problems: list[str]) -> bool:
-        self._worker.stats.reloads["refused"] += 1
+        self._live.stats.reloads["refused"] += 1
         # A problem of several lines (a plugin's config errors) is indented under its first.
         listed = "\n  ".join(problem.replace("\n", "\n  ") for problem in problems)
         log.error("%s: the new configuration was refused, the running one stays:\n  %s", why, listed)

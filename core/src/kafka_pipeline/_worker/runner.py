@@ -1,4 +1,4 @@
-"""``Worker``: the consumer loop, rebalances and shutdown around the batch pipeline."""
+"""``Worker``: the consumer loop of one domain, its start-up and shutdown."""
 
 from __future__ import annotations
 
@@ -6,39 +6,80 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.errors import KafkaConnectionError
-
-from kafka_pipeline._broker.clients import close_quietly, make_admin, make_consumer, make_producer
+from kafka_pipeline._broker.clients import close_quietly, make_consumer, start_admin, start_producer
 from kafka_pipeline._broker.lag import LagTracker
-from kafka_pipeline._broker.offsets import commit_offsets
-from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.offsets import offset_committer
+from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._domain import Domain
-from kafka_pipeline._engine.engine import MessageRouter
-from kafka_pipeline._errors import BrokerConnectionError, WorkerError
-from kafka_pipeline._loading import discover, strict_mode
+from kafka_pipeline._engine.engine import RoutingEngine
+from kafka_pipeline._errors import WorkerError
+from kafka_pipeline._loading import discover, strict_mode, topics_of
+from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._sinks.delta import DeltaWriter
-from kafka_pipeline._worker.batch import BatchProcessor, FlushListener, Offsets
+from kafka_pipeline._sinks.sink import Sink
+from kafka_pipeline._worker.batch import BatchProcessor
+from kafka_pipeline._worker.checkpoint import Checkpoint
 from kafka_pipeline._worker.config_watch import ConfigFile
 from kafka_pipeline._worker.memory import limit_heap_growth
 from kafka_pipeline._worker.rebalance import Rebalancer
-from kafka_pipeline._worker.reload import Reloader
+from kafka_pipeline._worker.reload import LivePlugins, Reloader
 from kafka_pipeline._worker.signals import WorkerSignals
-
-__all__ = ["Worker"]
 
 log = logging.getLogger("kafka_pipeline.worker")
 
 
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker runs, beyond its configuration file: the command line's and the tests' knobs.
+
+    Args:
+        create_topics: create missing source, DLQ and routed topics (development only).
+        new_topic_partitions: partitions of topics that ``create_topics`` creates.
+        exit_when_idle: stop cleanly after this many seconds without a message.
+        client_options: extra keyword arguments for every aiokafka client,
+            e.g. ``sasl_oauth_token_provider``.
+        breaker_clock: the clock of the plugins' circuit breakers (tests replace it).
+        config_file: the file the configuration came from, watched for changes.
+        reload_interval: seconds between two looks at ``config_file``; None: on SIGHUP only.
+        sinks: where the standard processing stores results; default: the
+            domain's Delta tables under ``delta.root``.
+    """
+
+    create_topics: bool = False
+    new_topic_partitions: int = DEV_TOPIC_PARTITIONS
+    exit_when_idle: float | None = None
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+    breaker_clock: Callable[[], float] = time.monotonic
+    config_file: ConfigFile | None = None
+    reload_interval: float | None = 1.0
+    sinks: Sequence[Sink] | None = None
+
+
+def delta_sink(config: PipelineConfig, domain: Domain[Any], source_topic: str) -> DeltaWriter:
+    """The domain's Delta tables under ``delta.root``, as ``config`` sets them up."""
+    return DeltaWriter(
+        root=config.delta.root,
+        tables=domain.tables.values(),
+        model=domain.model,
+        source_topic=source_topic,
+        group_id=config.kafka.group_id,
+        storage_options=config.delta.resolved_storage_options(),
+        retries=config.worker.delivery_retries,
+        backoff_seconds=config.worker.delivery_backoff_seconds,
+    )
+
+
 class Worker:
-    """Consumes one domain's results, routes them, appends them to Delta and commits offsets.
+    """Consumes one domain's results, routes them, hands them to the sinks and commits offsets.
 
     The CLI's ``worker`` command, ``demo`` and the benchmarks all run this::
 
@@ -49,34 +90,19 @@ class Worker:
     :meth:`run` returns after a clean stop: :meth:`request_stop` was called,
     a SIGTERM/SIGINT arrived (with ``handle_signals=True``), or no message
     came for ``exit_when_idle`` seconds. It first finishes the batch in hand,
-    waits for every routed and DLQ record to be acknowledged, commits the
-    Delta appends and then the Kafka offsets, and stops the plugins. When the
-    worker cannot make progress (broker or storage down past every retry, a
-    missing topic) :meth:`run` raises a
-    :class:`~kafka_pipeline._errors.WorkerError` and commits nothing
-    more: the next run consumes the unfinished work again, and Delta skips
-    the offsets it already holds.
+    commits it through the :class:`~kafka_pipeline._worker.checkpoint.Checkpoint`
+    (acknowledgements, sinks, offsets) and stops the plugins. When the worker
+    cannot make progress (broker or storage down past every retry, a missing
+    topic) :meth:`run` raises a :class:`~kafka_pipeline.WorkerError` and
+    commits nothing more: the next run consumes the unfinished work again,
+    and the sinks skip what they already hold.
 
     ``stats`` is updated as the worker goes; listeners added with
-    :meth:`add_flush_listener` hear of every flush, i.e. of progress that
-    is durable. With ``metrics.port`` set, :attr:`metrics` serves them to
-    Prometheus with ``/healthz`` and ``/readyz`` (:meth:`readiness`).
-
-    With ``config_file``, the worker reloads its plugin settings when the
-    file changes or on SIGHUP (see :meth:`reload`).
-
-    Args:
-        config: the pipeline configuration (command-line overrides applied).
-        domain: the message domain to consume.
-        registry: the domain's plugins; each is attached to the worker's producer.
-        create_topics: create missing source, DLQ and routed topics (development only).
-        exit_when_idle: stop cleanly after this many seconds without a message.
-        new_topic_partitions: partitions of topics that ``create_topics`` creates.
-        client_options: extra keyword arguments for every aiokafka client,
-            e.g. ``sasl_oauth_token_provider``.
-        breaker_clock: the clock of the plugins' circuit breakers (tests replace it).
-        config_file: the file ``config`` came from, watched for changes.
-        reload_interval: seconds between two looks at ``config_file``; None: on SIGHUP only.
+    :meth:`add_flush_listener` hear of every commit. With ``metrics.port``
+    set, :attr:`metrics` serves them to Prometheus with ``/healthz`` and
+    ``/readyz`` (:meth:`readiness`). With ``options.config_file``, the
+    worker reloads its plugin settings when the file changes or on SIGHUP
+    (see :meth:`reload`).
     """
 
     def __init__(
@@ -84,79 +110,66 @@ class Worker:
         config: PipelineConfig,
         domain: Domain[Any],
         registry: PluginRegistry[Any],
-        *,
-        create_topics: bool = False,
-        exit_when_idle: float | None = None,
-        new_topic_partitions: int = DEV_TOPIC_PARTITIONS,
-        client_options: Mapping[str, Any] | None = None,
-        breaker_clock: Callable[[], float] = time.monotonic,
-        config_file: ConfigFile | None = None,
-        reload_interval: float | None = 1.0,
+        options: WorkerOptions | None = None,
     ) -> None:
         self.config = config
         self.domain = domain
-        self.registry = registry
-        self.create_topics = create_topics
-        self.exit_when_idle = exit_when_idle
-        self.new_topic_partitions = new_topic_partitions
-        self.source_topic = config.source_topic or domain.source_topic
-        self.dlq_topic = config.dlq_topic or domain.dlq_topic or f"{self.source_topic}.dlq"
+        self.options = options or WorkerOptions()
+        self.source_topic, self.dlq_topic = topics_of(config, domain)
         self.stats = WorkerStats()
         for plugin in registry.plugins:
             self.stats.plugin(plugin.name)
-        settings = config.worker
-        self.delta = DeltaWriter(
-            root=config.delta.root,
-            tables=domain.tables.values(),
-            model=domain.model,
-            source_topic=self.source_topic,
-            group_id=config.kafka.group_id,
-            storage_options=config.delta.resolved_storage_options(),
-            retries=settings.delivery_retries,
-            backoff_seconds=settings.delivery_backoff_seconds,
+        self.sinks: tuple[Sink, ...] = tuple(
+            self.options.sinks
+            if self.options.sinks is not None
+            else [delta_sink(config, domain, self.source_topic)]
         )
-        self.stats.delta_tables.update(self.delta.uris)
-        self._client_options = dict(client_options or {})
-        self._breaker_clock = breaker_clock
-        self._listeners: list[FlushListener] = []
+        for sink in self.sinks:
+            if isinstance(sink, DeltaWriter):
+                self.stats.delta_tables.update(sink.uris)
+        self._registry = registry
+        self._listeners: list[Callable[[FlushReport], None]] = []
         self._stop = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._hangup = asyncio.Event()
         self._fatal: BaseException | None = None
-        self._rebalancer: Rebalancer | None = None
-        self._batch: BatchProcessor | None = None
-        self._last_activity = time.monotonic()
         self._running = False
         self._consuming = False
-        self._router: MessageRouter | None = None
-        self._lag = LagTracker(self.stats)
-        self.config_file = config_file
-        self._reload_interval = reload_interval
-        self._hangup = asyncio.Event()
+        self._live: LivePlugins | None = None
         self._reloader: Reloader | None = None
         #: The metrics endpoint while :meth:`run` runs, when ``metrics.port`` is set.
         self.metrics: MetricsServer | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig, domain: str, **options: Any) -> Worker:
-        """A worker for the installed ``domain`` with every installed, enabled plugin of it."""
+        """A worker for the installed ``domain`` with every runnable plugin of it.
+
+        ``options`` are the fields of :class:`WorkerOptions`.
+        """
         installation = discover(config)
-        return cls(config, installation.domain(domain), installation.registry(domain), **options)
+        return cls(
+            config, installation.domain(domain), installation.registry(domain), WorkerOptions(**options)
+        )
+
+    @property
+    def registry(self) -> PluginRegistry[Any]:
+        """The plugins routing now (a reload may have replaced the ones the worker started with)."""
+        return self._live.registry if self._live is not None else self._registry
 
     def add_flush_listener(self, listener: Callable[[FlushReport], None]) -> None:
-        """Call ``listener`` after every flush, once its offsets are committed."""
+        """Call ``listener`` after every commit, once its offsets are committed."""
         self._listeners.append(listener)
 
-    def _fail(self, exc: BaseException) -> None:
-        self._fatal = exc
-        self._stop.set()
-
     def request_stop(self) -> None:
-        """Make :meth:`run` finish the batch in hand, flush, commit and return. Call it on the loop."""
+        """Make :meth:`run` finish the batch in hand, commit and return. Call it on the loop."""
         self._stop.set()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self._fatal = exc
+        self._stop.set()
 
     # -- the run -----------------------------------------------------------------
 
@@ -175,71 +188,91 @@ class Worker:
                 stack.callback(signals.remove)
             if self.config.metrics.port is not None:
                 await self._serve_metrics(stack)
-            consumer, routed = await self._start(stack)
-            if self.config_file is not None and self._reloader is not None:
-                watch = self._reloader.watch(self.config_file, self._hangup, self._reload_interval)
-                stack.push_async_callback(_cancel, asyncio.create_task(watch))
-            await self._consume(consumer, routed)
-            assert self._batch is not None
-            async with self._lock:
+            consumer, batch, checkpoint, rebalancer, outbox = await self._start(stack)
+            await self._consume(consumer, batch, checkpoint, rebalancer, outbox)
+            assert self._live is not None
+            async with self._live.lock:
                 if self._fatal is None:
-                    await self._batch.flush()
+                    await checkpoint.commit()
             if self._fatal is not None:
                 raise self._fatal
             # Leaving the stack stops the plugins, then closes the consumer, producer and admin.
 
-    async def _start(self, stack: contextlib.AsyncExitStack) -> tuple[Any, RoutedProducer]:
+    async def _start(
+        self, stack: contextlib.AsyncExitStack
+    ) -> tuple[Any, BatchProcessor, Checkpoint, Rebalancer, KafkaOutbox]:
         """Connect, check topics, start the producer and plugins, join the group; undone by ``stack``."""
-        kafka = self.config.kafka
-        admin = make_admin(kafka, self._client_options)
-        stack.push_async_callback(close_quietly, admin.close)
-        await self._connect(admin)
+        config, options = self.config, self.options
+        kafka, settings = config.kafka, config.worker
+        admin = await start_admin(stack, kafka, options.client_options)
         topics = TopicAdmin(
             admin,
             bootstrap_servers=kafka.bootstrap_servers,
-            create=self.create_topics,
-            partitions=self.new_topic_partitions,
+            create=options.create_topics,
+            partitions=options.new_topic_partitions,
         )
         await topics.require_source(self.source_topic)
         await topics.require_dlq(self.dlq_topic)
-
-        producer = make_producer(
-            kafka, self._client_options, delivery_timeout_seconds=self.config.worker.delivery_timeout_seconds
+        producer = await start_producer(
+            stack, kafka, options.client_options, delivery_timeout_seconds=settings.delivery_timeout_seconds
         )
-        stack.push_async_callback(close_quietly, producer.stop)
-        await producer.start()
-        routed = RoutedProducer(
-            producer,
-            topics,
-            self.stats,
-            retries=self.config.worker.delivery_retries,
-            backoff_seconds=self.config.worker.delivery_backoff_seconds,
-            # aiokafka answers a non-idempotent batch by its request timeout; give it that first.
-            ack_timeout=2 * self.config.worker.delivery_timeout_seconds,
-        )
-
-        consumer = make_consumer(kafka, self._client_options)
+        outbox = KafkaOutbox.for_settings(producer, topics, self.stats, settings)
+        consumer = make_consumer(kafka, options.client_options)
         stack.push_async_callback(close_quietly, consumer.stop)
-        self._batch = self._make_batch(routed, consumer)
-        self._rebalancer = Rebalancer(
-            lock=self._lock,
-            batch=self._batch,
-            delta=self.delta,
+
+        registry = self._registry
+        engine = RoutingEngine(
+            registry.plugins,
+            config,
+            outbox,
+            self.stats,
+            dlq_topic=self.dlq_topic,
+            clock=options.breaker_clock,
+        )
+        live = self._live = LivePlugins(
+            self.domain.name, config, registry, engine, outbox, self.stats, asyncio.Lock()
+        )
+        self._reloader = Reloader(live)
+        checkpoint = Checkpoint(
+            outbox,
+            self.sinks,
+            offset_committer(consumer, kafka.group_id, settings),
+            self.stats,
+            max_rows=config.delta.flush_max_rows,
+            max_bytes=settings.max_buffered_bytes,
+            max_seconds=config.delta.flush_max_seconds,
+        )
+        checkpoint.listeners = self._listeners
+        batch = BatchProcessor(
+            self.domain,
+            engine,
+            outbox,
+            sinks=self.sinks,
+            checkpoint=checkpoint,
+            stats=self.stats,
+            dlq_topic=self.dlq_topic,
+        )
+        rebalancer = Rebalancer(
+            lock=live.lock,
+            checkpoint=checkpoint,
+            sinks=self.sinks,
             stats=self.stats,
             source_topic=self.source_topic,
             failed=lambda: self._fatal is not None,
             fail=self._fail,
         )
-        assert self._router is not None
-        self._reloader = Reloader(self, self._router, routed, self._lock)
-        self.registry.attach(routed)
+
+        registry.attach(outbox)
         stack.push_async_callback(self._stop_plugins)
-        failed = await self.registry.start()
-        if failed and strict_mode(self.config):
+        failed = await registry.start()
+        if failed and strict_mode(config):
             names = ", ".join(sorted(failed))
             raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
+        if options.config_file is not None:
+            watch = self._reloader.watch(options.config_file, self._hangup, options.reload_interval)
+            stack.push_async_callback(_cancel, asyncio.create_task(watch))
 
-        consumer.subscribe([self.source_topic], listener=self._rebalancer)
+        consumer.subscribe([self.source_topic], listener=rebalancer)
         await consumer.start()
         log.info(
             "worker for domain %s consuming %s as group %s; DLQ %s; Delta at %s",
@@ -247,67 +280,30 @@ class Worker:
             self.source_topic,
             kafka.group_id,
             self.dlq_topic,
-            self.config.delta.root,
+            config.delta.root,
         )
-        return consumer, routed
-
-    def _make_batch(self, routed: RoutedProducer, consumer: Any) -> BatchProcessor:
-        router = self._router = MessageRouter(
-            self.registry.plugins,
-            self.config,
-            routed,
-            self.stats,
-            dlq_topic=self.dlq_topic,
-            clock=self._breaker_clock,
-        )
-
-        async def commit(offsets: Offsets) -> None:
-            await commit_offsets(
-                consumer,
-                offsets,
-                group_id=self.config.kafka.group_id,
-                retries=self.config.worker.delivery_retries,
-                backoff_seconds=self.config.worker.delivery_backoff_seconds,
-                timeout_seconds=self.config.worker.delivery_timeout_seconds,
-            )
-
-        batch = BatchProcessor(
-            self.domain,
-            router,
-            routed,
-            self.delta,
-            self.stats,
-            dlq_topic=self.dlq_topic,
-            commit=commit,
-            flush_max_rows=self.config.delta.flush_max_rows,
-            flush_max_seconds=self.config.delta.flush_max_seconds,
-            max_buffered_bytes=self.config.worker.max_buffered_bytes,
-        )
-        batch.listeners = self._listeners
-        return batch
+        return consumer, batch, checkpoint, rebalancer, outbox
 
     async def _stop_plugins(self) -> None:
         # The registry in place at the end: a reload may have swapped the one started with.
         await self.registry.stop()
 
-    async def _connect(self, admin: Any) -> None:
-        servers = self.config.kafka.bootstrap_servers
-        try:
-            await admin.start()
-        except KafkaConnectionError as exc:
-            raise BrokerConnectionError(
-                f"no Kafka broker answered at {servers} ({exc}); check kafka.bootstrap_servers "
-                "(or --bootstrap-servers) and that the cluster is reachable from here"
-            ) from exc
-
-    async def _consume(self, consumer: Any, routed: RoutedProducer) -> None:
-        assert self._batch is not None
-        assert self._rebalancer is not None
-        batch, rebalancer = self._batch, self._rebalancer
+    async def _consume(
+        self,
+        consumer: Any,
+        batch: BatchProcessor,
+        checkpoint: Checkpoint,
+        rebalancer: Rebalancer,
+        outbox: KafkaOutbox,
+    ) -> None:
+        assert self._live is not None
+        lock = self._live.lock
+        lag = LagTracker(self.stats)
         poll_ms = self.config.worker.poll_timeout_ms
         max_records = self.config.worker.batch_max_records
+        idle = self.options.exit_when_idle
         stop = asyncio.ensure_future(self._stop.wait())
-        self._last_activity = time.monotonic()
+        last_activity = began = time.monotonic()
         self._consuming = True
         lag_generation = rebalancer.generation
         try:
@@ -325,25 +321,24 @@ class Worker:
                 if self._fatal is not None:
                     return
                 now = self.stats.last_poll_at = time.monotonic()
-                async with self._lock:
+                async with lock:
                     if lag_generation != rebalancer.generation:
                         lag_generation = rebalancer.generation
-                        self._lag.forget()
+                        lag.forget()
                     if records and generation != rebalancer.generation:
                         rebalancer.fetch_again(consumer, records)
                     elif records:
-                        self._last_activity = now
+                        last_activity = now
                         for tp, partition_records in records.items():
                             await batch.process(tp.topic, tp.partition, partition_records)
                         self.stats.batches += 1
-                        await routed.dispatch()
-                        await self._lag.update(consumer, records)
+                        await outbox.dispatch()
+                        await lag.update(consumer, records)
                     else:
-                        await self._lag.update(consumer)
-                    if batch.should_flush():
-                        await batch.flush()
-                idle = self.exit_when_idle
-                if idle is not None and now - max(self._last_activity, rebalancer.assigned_at) >= idle:
+                        await lag.update(consumer)
+                    if checkpoint.due():
+                        await checkpoint.commit()
+                if idle is not None and now - max(last_activity, rebalancer.assigned_at or began) >= idle:
                     log.info("no message for %gs: stopping (--exit-when-idle)", idle)
                     break
         finally:
@@ -353,13 +348,10 @@ class Worker:
     # -- metrics and health --------------------------------------------------------
 
     async def _serve_metrics(self, stack: contextlib.AsyncExitStack) -> None:
-        # Imported here: the collector reads this package's stats, so this package cannot import it first.
-        from kafka_pipeline._observability.collector import worker_registry
-
         settings = self.config.metrics
         assert settings.port is not None
-        registry = worker_registry(self.stats, self.domain.name, lambda: self.readiness().ready)
-        server = MetricsServer(registry, self.readiness, host=settings.host, port=settings.port)
+        collectors = metrics_registry(self.stats, self.domain.name, lambda: self.readiness().ready)
+        server = MetricsServer(collectors, self.readiness, host=settings.host, port=settings.port)
         server.start()
         self.metrics = server
         # Shutting the server down waits for its thread: not on the loop.
@@ -397,10 +389,8 @@ class Worker:
             raise WorkerError("only a running worker reloads; pass the new config to a new Worker instead")
         return await self._reloader.reload(config, why=why)
 
-    # -- signals -------------------------------------------------------------------
-
     def _on_hangup(self) -> None:
-        if self.config_file is None:
+        if self.options.config_file is None:
             log.warning("SIGHUP received, but this worker has no configuration file to reload")
             return
         self._hangup.set()

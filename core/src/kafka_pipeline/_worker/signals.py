@@ -8,8 +8,6 @@ import logging
 import signal
 from collections.abc import Callable
 
-__all__ = ["WorkerSignals"]
-
 log = logging.getLogger("kafka_pipeline.worker")
 
 

@@ -1,67 +1,100 @@
-"""``RoutingHarness``: run routing plugins against messages with no broker."""
+"""``RoutingHarness``: run routing plugins against messages with no broker, as the worker would."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from kafka_pipeline._config import PipelineConfig, parse_config
 from kafka_pipeline._domain import Domain
+from kafka_pipeline._engine.engine import RoutingEngine
+from kafka_pipeline._engine.offer import DeadLetter, PluginOutcome, offer
 from kafka_pipeline._envelope import SourceRecord
 from kafka_pipeline._errors import KafkaPipelineError
-from kafka_pipeline._loading import Installation, discover
+from kafka_pipeline._loading import Installation, discover, topics_of
+from kafka_pipeline._observability.stats import WorkerStats
+from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._plugin import RoutingPlugin
-from kafka_pipeline._registry import PluginOutcome, PluginRegistry
-from kafka_pipeline.testing._recording import RecordingSender, SentRecord
-
-__all__ = ["DispatchResult", "PluginRouteError", "RoutingHarness"]
+from kafka_pipeline._registry import PluginRegistry, validate_plugin_class
+from kafka_pipeline.testing._records import SentRecord
 
 T = TypeVar("T", bound=BaseModel)
 
+PluginSpec = type[RoutingPlugin[Any]] | RoutingPlugin[Any]
+
 
 class PluginRouteError(KafkaPipelineError):
-    """A plugin raised while the harness routed a message."""
+    """A plugin failed while the harness routed a message (after its retries, as in the worker)."""
 
     def __init__(self, outcome: PluginOutcome) -> None:
         self.outcome = outcome
         super().__init__(f"plugin {outcome.plugin!r} raised in {outcome.stage}: {outcome.error!r}")
 
 
+@dataclass(slots=True)
 class DispatchResult:
-    """What routing one message did: per-plugin outcomes and the records sent."""
+    """What routing one message did.
 
-    __slots__ = ("message", "outcomes", "records")
+    ``outcomes``: one per plugin, in dispatch order. ``records``: what the
+    plugins sent (a failed attempt's records are not here, as the worker
+    drops them). ``dead_letters``: the DLQ records the worker would write
+    for this message, one per plugin that failed on it or whose circuit
+    breaker was open.
+    """
 
-    def __init__(self, message: Any, outcomes: list[PluginOutcome], records: list[SentRecord]) -> None:
-        self.message = message
-        self.outcomes = outcomes
-        self.records = records
+    message: Any
+    outcomes: list[PluginOutcome]
+    records: list[SentRecord]
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
     @property
     def matched(self) -> list[str]:
+        """The plugins whose ``should_route`` returned True, in dispatch order."""
         return [o.plugin for o in self.outcomes if o.matched]
 
     @property
     def errors(self) -> list[PluginOutcome]:
+        """The plugins that failed on the message, with what they raised."""
         return [o for o in self.outcomes if o.error is not None]
 
 
-class RoutingHarness(Generic[T]):
-    """An async context manager that routes messages through real plugins into a recorder.
+class HarnessFactory(Protocol):
+    """What the ``routing_harness`` fixture returns: :class:`RoutingHarness`'s constructor."""
 
-    ``plugins=None`` loads every installed plugin of ``domain`` (honouring
-    ``config``); otherwise pass plugin classes or instances. Messages may be
-    model instances, mappings, or raw JSON ``str``/``bytes``.
+    def __call__(
+        self,
+        domain: str | Domain[Any],
+        plugins: Sequence[PluginSpec] | None = None,
+        config: PipelineConfig | Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RoutingHarness[Any]: ...
+
+
+class RoutingHarness(Generic[T]):
+    """An async context manager that routes messages through real plugins, as the worker does.
+
+    The worker's own engine runs the plugins, with their timeouts, retries
+    and circuit breakers from ``config``; what they send is kept instead of
+    produced. ``plugins=None`` loads every installed plugin of ``domain``
+    (honouring ``config``); otherwise pass plugin classes or instances.
+    Messages may be model instances, mappings, or raw JSON ``str``/``bytes``.
+    ``clock`` is the circuit breakers' clock: pass a fake one to test a
+    breaker without waiting.
     """
 
     def __init__(
         self,
         domain: str | Domain[T],
-        plugins: Sequence[type[RoutingPlugin[Any]] | RoutingPlugin[Any]] | None = None,
+        plugins: Sequence[PluginSpec] | None = None,
         config: PipelineConfig | Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config if isinstance(config, PipelineConfig) else parse_config(config)
         self._installation: Installation | None = None
@@ -70,13 +103,21 @@ class RoutingHarness(Generic[T]):
         else:
             self._installation = discover(self.config)
             self.domain = self._installation.domain(domain)
-        self.sender = RecordingSender()
+        self.topics = topics_of(self.config, self.domain)
+        self.outbox = Outbox()
+        self.stats = WorkerStats()
         self.registry = self._build(plugins)
+        self.engine = RoutingEngine(
+            self.registry.plugins,
+            self.config,
+            self.outbox,
+            self.stats,
+            dlq_topic=self.topics.dlq,
+            clock=clock,
+        )
         self._offset = 0
 
-    def _build(
-        self, plugins: Sequence[type[RoutingPlugin[Any]] | RoutingPlugin[Any]] | None
-    ) -> PluginRegistry[T]:
+    def _build(self, plugins: Sequence[PluginSpec] | None) -> PluginRegistry[T]:
         if plugins is None:
             installation = self._installation or discover(self.config)
             registry: PluginRegistry[T] = installation.registry(self.domain.name, raise_errors=True)
@@ -86,9 +127,10 @@ class RoutingHarness(Generic[T]):
                 if isinstance(item, RoutingPlugin):
                     plugin = item
                 else:
-                    plugin = item(self.config.plugin(item.name).config)
+                    cls = validate_plugin_class(item)  # the CLI's sentence for a broken class
+                    plugin = cls(self.config.plugin(cls.name).config)
                 registry.register(plugin, priority=self.config.plugin(plugin.name).priority)
-        registry.attach(self.sender)
+        registry.attach(self.outbox)
         return registry
 
     async def __aenter__(self) -> RoutingHarness[T]:
@@ -114,10 +156,10 @@ class RoutingHarness(Generic[T]):
         return self.domain.parse(raw), raw
 
     async def dispatch(self, message: T | Mapping[str, Any] | str | bytes) -> DispatchResult:
-        """Route one message; plugin errors are reported on the result, not raised."""
+        """Route one message; plugin failures are reported on the result, not raised."""
         model, raw = self.parse(message)
         source = SourceRecord(
-            topic=self.domain.source_topic,
+            topic=self.topics.source,
             partition=0,
             offset=self._offset,
             value=raw,
@@ -125,11 +167,13 @@ class RoutingHarness(Generic[T]):
             trace_id=self.domain.trace_id(model),
         )
         self._offset += 1
-        outcomes = await self.registry.dispatch(model, source)
-        return DispatchResult(model, outcomes, self.sender.take())
+        result = await offer(self.engine, model, source)
+        return DispatchResult(
+            model, result.outcomes, [SentRecord.of(r) for r in result.records], result.dead_letters
+        )
 
     async def route(self, message: T | Mapping[str, Any] | str | bytes) -> list[SentRecord]:
-        """The records the plugins send for ``message``; raises :class:`PluginRouteError` if one raised."""
+        """The records the plugins send for ``message``; raises :class:`PluginRouteError` if one failed."""
         result = await self.dispatch(message)
         if result.errors:
             raise PluginRouteError(result.errors[0]) from result.errors[0].error

@@ -11,39 +11,24 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import pytest
 
 if TYPE_CHECKING:
-    from kafka_pipeline._config import PipelineConfig
-    from kafka_pipeline._domain import Domain
-    from kafka_pipeline._plugin import RoutingPlugin
-    from kafka_pipeline.testing._harness import RoutingHarness
+    from kafka_pipeline.testing._harness import HarnessFactory
 
 __all__ = [
     "ENV_BOOTSTRAP_SERVERS",
     "ExternalBroker",
-    "HarnessFactory",
     "KafkaBroker",
     "kafka_broker",
     "routing_harness",
 ]
 
 ENV_BOOTSTRAP_SERVERS: Final = "KAFKA_BOOTSTRAP_SERVERS"
-
-
-class HarnessFactory(Protocol):
-    """What the ``routing_harness`` fixture returns: ``RoutingHarness``'s constructor."""
-
-    def __call__(
-        self,
-        domain: str | Domain[Any],
-        plugins: Sequence[type[RoutingPlugin[Any]] | RoutingPlugin[Any]] | None = None,
-        config: PipelineConfig | Mapping[str, Any] | None = None,
-    ) -> RoutingHarness[Any]: ...
 
 
 class KafkaBroker(Protocol):
@@ -67,17 +52,9 @@ def routing_harness() -> HarnessFactory:
     ``routing_harness("xact", plugins=[MyPlugin], config={...})``: without
     ``plugins``, every installed plugin of the domain is loaded.
     """
+    from kafka_pipeline.testing._harness import RoutingHarness
 
-    def make(
-        domain: str | Domain[Any],
-        plugins: Sequence[type[RoutingPlugin[Any]] | RoutingPlugin[Any]] | None = None,
-        config: PipelineConfig | Mapping[str, Any] | None = None,
-    ) -> RoutingHarness[Any]:
-        from kafka_pipeline.testing._harness import RoutingHarness
-
-        return RoutingHarness(domain, plugins=plugins, config=config)
-
-    return make
+    return RoutingHarness
 
 
 def _reachable(bootstrap_servers: str) -> bool:

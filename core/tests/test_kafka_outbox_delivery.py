@@ -1,4 +1,4 @@
-"""RoutedProducer.drain: records the broker did not acknowledge are sent again with backoff, then given up on.
+"""KafkaOutbox.drain: records the broker did not acknowledge are sent again with backoff, then given up on.
 
 The broker is a stand-in for aiokafka's producer that fails every batch
 while it is "down", as aiokafka does once a batch's request timeout passes
@@ -15,7 +15,7 @@ from typing import Any, cast
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import TopicAdmin
 from kafka_pipeline._errors import DeliveryError
 from kafka_pipeline._observability.stats import WorkerStats
@@ -70,8 +70,8 @@ class _EveryTopicExists:
 KEYS = [f"k-{i}".encode() for i in range(20)]
 
 
-def routed_producer(broker: OutageBroker, retries: int) -> RoutedProducer:
-    producer = RoutedProducer(
+def routed_producer(broker: OutageBroker, retries: int) -> KafkaOutbox:
+    producer = KafkaOutbox(
         broker,
         cast("TopicAdmin", _EveryTopicExists()),
         WorkerStats(),
@@ -132,7 +132,7 @@ class SilentBroker(OutageBroker):
 
 async def test_a_broker_that_never_answers_is_given_up_on_instead_of_waited_for_forever() -> None:
     broker = SilentBroker(heals_after_sleeps=None)
-    producer = RoutedProducer(
+    producer = KafkaOutbox(
         broker,
         cast("TopicAdmin", _EveryTopicExists()),
         WorkerStats(),

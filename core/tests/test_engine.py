@@ -1,4 +1,4 @@
-"""The worker's router: plugins that never wait are routed synchronously, the others as before."""
+"""The routing engine: plugins that never wait are routed synchronously, the others as before."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from kafka_pipeline import PluginRegistry, RoutingPlugin, SourceRecord, parse_config
-from kafka_pipeline._broker.outbox import RoutedProducer
+from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import TopicAdmin
-from kafka_pipeline._engine.engine import MessageRouter
-from kafka_pipeline._envelope import current_source
+from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._observability.stats import WorkerStats
 
 
@@ -75,28 +74,24 @@ class _EveryTopicExists:
         return None
 
 
-def make_router(*plugins: RoutingPlugin[Thing], **resilience: Any) -> tuple[MessageRouter, RoutedProducer]:
+def make_router(*plugins: RoutingPlugin[Thing], **resilience: Any) -> tuple[RoutingEngine, KafkaOutbox]:
     registry: PluginRegistry[Thing] = PluginRegistry("things")
     for plugin in plugins:
         registry.register(plugin)
     stats = WorkerStats()
-    producer = RoutedProducer(None, cast("TopicAdmin", _EveryTopicExists()), stats)
+    producer = KafkaOutbox(None, cast("TopicAdmin", _EveryTopicExists()), stats)
     registry.attach(producer)
     config = parse_config({"resilience": {"retry_backoff_seconds": 0, **resilience}})
-    return MessageRouter(registry.plugins, config, producer, stats, dlq_topic="things.dlq"), producer
+    return RoutingEngine(registry.plugins, config, producer, stats, dlq_topic="things.dlq"), producer
 
 
-async def route(router: MessageRouter, message: Thing) -> Sequence[str]:
+async def route(router: RoutingEngine, message: Thing) -> Sequence[str]:
     source = SourceRecord("things", 0, 7, message.model_dump_json().encode(), message, message.trace_id)
-    token = current_source.set(source)
-    try:
-        outcome = router.route(message, source)
-        return await outcome if isinstance(outcome, CoroutineType) else cast("Sequence[str]", outcome)
-    finally:
-        current_source.reset(token)
+    outcome = router.route(message, source)
+    return await outcome if isinstance(outcome, CoroutineType) else cast("Sequence[str]", outcome)
 
 
-def sent_to(producer: RoutedProducer) -> list[str]:
+def sent_to(producer: KafkaOutbox) -> list[str]:
     return [r.topic for r in producer.pending]
 
 

@@ -104,7 +104,7 @@ def sample_mix() -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Routed:
-    """One record a run's plugins sent, its topic without the run's prefix."""
+    """One record a run's plugins sent; its topic without the run's prefix."""
 
     topic: str
     key: str | None
@@ -222,6 +222,24 @@ def plugin_settings(prefix: str) -> dict[str, Any]:
     }
 
 
+def worker_config(bootstrap: str, source: str, prefix: str, delta_root: Path) -> dict[str, Any]:
+    """One run's configuration: its own group, Delta root and ``prefix``-ed routed topics."""
+    return {
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "group_id": f"{prefix}-group",
+            "enable_idempotence": False,  # the embedded broker refuses the idempotent producer
+            "session_timeout_ms": 6000,
+        },
+        "source_topic": source,
+        "delta": {"root": str(delta_root), "flush_max_seconds": 0.5},
+        "load": list(PLUGINS),
+        "strict": True,  # a plugin that does not load stops the run instead of routing nothing
+        "plugins": plugin_settings(prefix),
+        "worker": {"poll_timeout_ms": 200},
+    }
+
+
 def kafka_pipeline(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
     """The console script next to this interpreter: the command a user's shell finds."""
     command = Path(sys.executable).with_name("kafka-pipeline")
@@ -230,84 +248,75 @@ def kafka_pipeline(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def stop_summary(stderr: str) -> dict[str, Any]:
+    """The counters ``kafka-pipeline worker`` prints when it stops; empty when it did not get there."""
+    line = next((line for line in stderr.splitlines() if line.startswith("worker stopped: ")), None)
+    summary: dict[str, Any] = json.loads(line.removeprefix("worker stopped: ")) if line else {}
+    return summary
+
+
+def routed_records(bootstrap: str, prefix: str) -> list[Routed]:
+    return [
+        Routed(
+            topic,
+            None if r.key is None else r.key.decode(),
+            r.value,
+            {k: v.decode() for k, v in r.headers},
+        )
+        for topic in ROUTED_TOPICS
+        for r in asyncio.run(read_topic(bootstrap, f"{prefix}.{topic}"))
+    ]
+
+
 @pytest.fixture(scope="module")
 def experiment(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactory) -> Experiment:
     bootstrap = kafka_broker.bootstrap_servers
     workdir = tmp_path_factory.mktemp("seed-style")
     site = install_seed_package(workdir / "seed-site")
     run_id = f"seed-style-{uuid.uuid4().hex[:8]}"
+    prefixes = {variant: f"{run_id}.{variant}" for variant in DISTRIBUTIONS}
     source = f"{run_id}.xact.downloads.results"
     results = sample_mix()
     values = {r["trace_id"]: json.dumps(r).encode() for r in results}
     assert len(values) == len(results), "trace ids must be unique: records are matched by them"
 
-    routed = [f"{run_id}.{variant}.{topic}" for variant in DISTRIBUTIONS for topic in ROUTED_TOPICS]
+    routed = [f"{prefix}.{topic}" for prefix in prefixes.values() for topic in ROUTED_TOPICS]
     asyncio.run(create_topics(bootstrap, [source, f"{source}.dlq", *routed]))
     asyncio.run(produce(bootstrap, source, values))
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_PIPELINE_", "PYTHONPATH"))}
-    processes = {}
-    listings = {}
-    for variant in DISTRIBUTIONS:
-        prefix = f"{run_id}.{variant}"
-        config = {
-            "kafka": {
-                "bootstrap_servers": bootstrap,
-                "group_id": f"{prefix}-group",
-                "enable_idempotence": False,  # the embedded broker refuses the idempotent producer
-                "session_timeout_ms": 6000,
-            },
-            "source_topic": source,
-            "delta": {"root": str(workdir / variant / "delta"), "flush_max_seconds": 0.5},
-            "load": list(PLUGINS),
-            "strict": True,  # a plugin that does not load stops the run instead of routing nothing
-            "plugins": plugin_settings(prefix),
-            "worker": {"poll_timeout_ms": 200},
-        }
-        config_file = workdir / f"{variant}.yaml"
-        config_file.write_text(yaml.safe_dump(config))
-        # Only the seed run sees the seed-style package, first on sys.path.
-        env = {**base_env, "PYTHONPATH": str(site)} if variant == "seed" else base_env
+    # Only the seed run sees the seed-style package, first on sys.path.
+    envs = {"seed": {**base_env, "PYTHONPATH": str(site)}, "shipped": base_env}
+    configs, listings = {}, {}
+    for variant, prefix in prefixes.items():
+        config = worker_config(bootstrap, source, prefix, delta_root=workdir / variant)
+        configs[variant] = workdir / f"{variant}.yaml"
+        configs[variant].write_text(yaml.safe_dump(config))
         listing = kafka_pipeline(
-            "plugins", "--domain", "xact", "--json", "--config", str(config_file), env=env
+            "plugins", "--domain", "xact", "--json", "--config", str(configs[variant]), env=envs[variant]
         )
         out, err = listing.communicate(timeout=120)
         assert listing.returncode == 0, err
         listings[variant] = json.loads(out)
-        worker = ["worker", "--domain", "xact", "--config", str(config_file), "--exit-when-idle", "3"]
-        processes[variant] = kafka_pipeline(*worker, env=env)
 
+    # Both groups at once: they share nothing but the source topic.
+    workers = {
+        variant: kafka_pipeline(
+            "worker", "--domain", "xact", "--config", str(config), "--exit-when-idle", "3", env=envs[variant]
+        )
+        for variant, config in configs.items()
+    }
     runs = {}
     try:
-        for variant, process in processes.items():
-            _, stderr = process.communicate(timeout=300)
-            summary = next(
-                (line for line in stderr.splitlines() if line.startswith("worker stopped: ")),
-                "worker stopped: {}",
-            )
-            prefix = f"{run_id}.{variant}."
-            records = [
-                Routed(
-                    topic.removeprefix(prefix),
-                    None if r.key is None else r.key.decode(),
-                    r.value,
-                    {k: v.decode() for k, v in r.headers},
-                )
-                for topic in ROUTED_TOPICS
-                for r in asyncio.run(read_topic(bootstrap, prefix + topic))
-            ]
-            runs[variant] = Run(
-                listings[variant],
-                process.returncode,
-                json.loads(summary.removeprefix("worker stopped: ")),
-                stderr,
-                records,
-            )
+        for variant, worker in workers.items():
+            _, stderr = worker.communicate(timeout=300)
+            records = routed_records(bootstrap, prefixes[variant])
+            runs[variant] = Run(listings[variant], worker.returncode, stop_summary(stderr), stderr, records)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        for worker in workers.values():
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
     return Experiment(results, values, runs)
 
 

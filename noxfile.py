@@ -66,10 +66,16 @@ def tests_plugins(session: nox.Session, package: str) -> None:
 
 @nox.session(name="tests-all")
 def tests_all(session: nox.Session) -> None:
-    """Core's tests again with every plugin package installed, then the README's examples."""
+    """Core's tests again with every plugin installed, tests/ without a broker, the README's examples.
+
+    tests/ without a broker is the design document's example plugins through the test kit;
+    tests/' broker tests run in the integration session.
+    """
     install_core(session)
     install_plugins(session)
     run_pytest(session, "core/tests", *NOT_INTEGRATION)
+    # Exit status 5 (nothing collected) when arguments after -- select none of these.
+    session.run("pytest", "tests", *NOT_INTEGRATION, *session.posargs, success_codes=[0, 5])
     # What the README shows must keep working: the shipped config is valid, and
     # the sample file routes, with its two invalid lines on purpose (exit 1).
     session.run("kafka-pipeline", "check", "--config", "examples/config.yaml")
@@ -116,7 +122,8 @@ def typecheck(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Core's broker tests, the worker end to end: embedded Tansu, or KAFKA_BOOTSTRAP_SERVERS.
 
-    Then tests/: the commands as the README runs them, every package installed.
+    Then tests/' broker tests: the commands as the README runs them, and the design document's
+    example plugins, pip-installed, against the shipped ones; every package installed.
     """
     install_core(session)
     install_plugins(session)

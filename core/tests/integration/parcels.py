@@ -202,6 +202,19 @@ class Tally(RoutingPlugin):
 
     async def stop(self):
         Path(self.config.path).write_text(f"{self.seen} stopped")
+
+
+class Nosy(RoutingPlugin):
+    """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
+
+    name = "nosy"
+    domain = "parcels"
+
+    def should_route(self, message, headers):
+        return True
+
+    async def route(self, message):
+        raise AssertionError("never registered")
 '''
 
 PLUGINS = {
@@ -212,6 +225,7 @@ PLUGINS = {
     "picky": "Picky",
     "dawdle": "Dawdle",
     "tally": "Tally",
+    "nosy": "Nosy",
 }
 
 

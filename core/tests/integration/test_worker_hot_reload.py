@@ -42,23 +42,35 @@ def express(prefix: str, count: int = 3) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def settings(bootstrap: str, names: Names, **express_router: Any) -> dict[str, Any]:
+def settings(
+    bootstrap: str, names: Names, *, also: tuple[str, ...] = (), **express_router: Any
+) -> dict[str, Any]:
     plugin = {"config": {"topic": names.topic("express")}} | express_router
-    return config_data(bootstrap, names, {"express-router": plugin, "loss-alerter": {}})
+    others: dict[str, dict[str, Any]] = {name: {} for name in also}
+    return config_data(bootstrap, names, {"express-router": plugin, "loss-alerter": {}, **others})
 
 
 Scenario = Callable[[Worker, Progress, Path], Awaitable[None]]
 
 
 async def run_with_config_file(
-    bootstrap: str, names: Names, scenario: Scenario, *, handle_signals: bool = False, **options: Any
+    bootstrap: str,
+    names: Names,
+    scenario: Scenario,
+    *,
+    handle_signals: bool = False,
+    also: tuple[str, ...] = (),
+    **options: Any,
 ) -> Worker:
-    """Run a worker from a config file through ``scenario``, then stop it."""
+    """Run a worker from a config file through ``scenario``, then stop it; ``also``: more plugins to load."""
     await create_topics(bootstrap, names.source, names.dlq, partitions=1)
     await create_topics(bootstrap, names.topic("express"), names.topic("express-2"), partitions=1)
-    path = write_config(names.delta_root.parent / "pipeline.yaml", settings(bootstrap, names))
+    path = write_config(names.delta_root.parent / "pipeline.yaml", settings(bootstrap, names, also=also))
     worker = Worker.from_config(
-        parse_config(settings(bootstrap, names)), "parcels", config_file=ConfigFile(path), **options
+        parse_config(settings(bootstrap, names, also=also)),
+        "parcels",
+        config_file=ConfigFile(path),
+        **options,
     )
     progress = Progress(worker)
     running = asyncio.create_task(worker.run(handle_signals=handle_signals))
@@ -128,6 +140,29 @@ async def test_an_invalid_config_is_refused_and_the_worker_routes_on_with_the_ol
     assert trace_ids(await read_topic(bootstrap, names.topic("express"))) == ["after0", "after1", "after2"]
     assert "plugins.express-router.config.topik" in caplog.text
     assert worker.stats.reloads == {"refused": 1}
+
+
+async def test_an_invalid_plugin_skipped_at_start_does_not_stop_a_reload_that_disables_another(
+    bootstrap: str, names: Names, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(worker: Worker, progress: Progress, path: Path) -> None:
+        await produce(bootstrap, names.source, express("before"))
+        await progress.consumed(3)
+        write_config(path, settings(bootstrap, names, also=("nosy",), enabled=False))
+        await until(lambda: worker.stats.reloads["applied"] == 1, "the reload")
+        await produce(bootstrap, names.source, express("after"))
+        await progress.consumed(6)
+
+    with caplog.at_level(logging.WARNING, logger="kafka_pipeline"):
+        worker = await run_with_config_file(bootstrap, names, scenario, also=("nosy",), reload_interval=0.1)
+
+    assert trace_ids(await read_topic(bootstrap, names.topic("express"))) == ["before0", "before1", "before2"]
+    assert (worker.stats.reloads, [p.name for p in worker.registry.plugins]) == (
+        {"applied": 1},
+        ["loss-alerter"],
+    )
+    assert "skipped, as at start-up: plugin 'nosy'" in caplog.text
+    assert "hook 'should_route' of Nosy must take one argument, the message, after self" in caplog.text
 
 
 async def test_sighup_reloads_the_file(bootstrap: str, names: Names) -> None:

@@ -6,6 +6,7 @@ from kafka_pipeline.errors import KafkaPipelineError
 
 __all__ = [
     "BrokerConnectionError",
+    "BrokerRefusedError",
     "DeliveryError",
     "DeltaWriteError",
     "OffsetCommitError",
@@ -21,6 +22,10 @@ class WorkerError(KafkaPipelineError):
 
 class BrokerConnectionError(WorkerError):
     """No broker answered at the configured bootstrap servers."""
+
+
+class BrokerRefusedError(WorkerError):
+    """A broker answered but refused the client: its login, its idempotent producer, a protocol version."""
 
 
 class TopicMissingError(WorkerError):

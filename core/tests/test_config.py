@@ -231,3 +231,17 @@ def test_command_line_overrides_replace_the_files_values() -> None:
         "g",
         "/data",
     )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kafka": {"sasl_password": ["hunter2-secret"]}},
+        {"kafka": {"security_protocol": "hunter2-secret"}},
+        {"kafka": {"linger_ms": "hunter2-secret"}},
+        {"delta": {"storage_options": {"AWS_SECRET_ACCESS_KEY": ["hunter2-secret"]}}},
+    ],
+    ids=["wrong type", "not a choice", "not a number", "storage option"],
+)
+def test_a_value_that_fails_validation_is_never_echoed(data: dict[str, object]) -> None:
+    assert "hunter2" not in " ".join(problems(data))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "BrokerConnectionError",
+    "BrokerRefusedError",
     "ConfigError",
     "DeliveryError",
     "DeltaWriteError",
@@ -79,6 +80,10 @@ class WorkerError(KafkaPipelineError):
 
 class BrokerConnectionError(WorkerError):
     """No broker answered at the configured bootstrap servers."""
+
+
+class BrokerRefusedError(WorkerError):
+    """A broker answered but refused the client: its login, its idempotent producer, a protocol version."""
 
 
 class TopicMissingError(WorkerError):

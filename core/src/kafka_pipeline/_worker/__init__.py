@@ -12,6 +12,7 @@ and ``memory`` (keeping resident memory flat).
 from kafka_pipeline._dlq import HEADER_DLQ_ERROR, HEADER_DLQ_PLUGIN, HEADER_DLQ_REASON, DlqReason
 from kafka_pipeline._errors import (
     BrokerConnectionError,
+    BrokerRefusedError,
     DeliveryError,
     DeltaWriteError,
     OffsetCommitError,
@@ -27,6 +28,7 @@ __all__ = [
     "HEADER_DLQ_PLUGIN",
     "HEADER_DLQ_REASON",
     "BrokerConnectionError",
+    "BrokerRefusedError",
     "DeliveryError",
     "DeltaWriteError",
     "DlqReason",

@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from click.testing import Result
+from fake_plugins import Site
 
 from kafka_pipeline import __version__
 
@@ -35,3 +38,31 @@ def test_starting_the_command_imports_no_kafka_client_and_no_delta_writer() -> N
     imported = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 
     assert json.loads(imported.stdout) == []
+
+
+@pytest.fixture
+def strict_with_a_broken_plugin(widget_plugins: Site, config_file: Callable[[dict[str, Any]], str]) -> str:
+    """A config in strict mode, with a plugin installed that fails to import: start-up must stop."""
+    widget_plugins.install_plugin("broken", "import kafka_pipeline_does_not_exist\n", "Broken")
+    return config_file({"strict": True})
+
+
+def test_an_expected_failure_is_one_message_without_a_traceback(
+    cli: Callable[..., Result], strict_with_a_broken_plugin: str
+) -> None:
+    result = cli("worker", "--domain", "widgets", "--config", strict_with_a_broken_plugin)
+
+    assert result.exit_code == 1
+    assert "plugin 'broken'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_its_traceback_is_shown_at_log_level_debug(
+    cli: Callable[..., Result], strict_with_a_broken_plugin: str
+) -> None:
+    result = cli(
+        "--log-level", "debug", "worker", "--domain", "widgets", "--config", strict_with_a_broken_plugin
+    )
+
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr

@@ -14,6 +14,7 @@ from kafka_pipeline._dlq import (
     describe_validation_error,
     dlq_headers,
 )
+from kafka_pipeline._logs import MASK, redact
 
 
 class Result(BaseModel):
@@ -109,3 +110,12 @@ def test_a_timeout_is_described_with_the_time_allowed() -> None:
 
 def test_an_exception_is_described_by_its_type_and_message() -> None:
     assert describe_exception(KeyError("assignment_id")) == "KeyError: 'assignment_id'"
+
+
+def test_a_known_secret_in_an_exception_is_masked_in_the_header() -> None:
+    redact("dlq-secret-sas-token")
+    error = describe_exception(PermissionError("blob store refused sig=dlq-secret-sas-token"))
+
+    headers = dict(dlq_headers(DlqReason.PLUGIN_ERROR, error, topic="t", partition=0, offset=0))
+
+    assert headers["x-dlq-error"] == f"PermissionError: blob store refused sig={MASK}".encode()

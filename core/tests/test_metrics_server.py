@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import socket
+import struct
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -88,3 +93,68 @@ def test_a_port_in_use_is_an_error_naming_the_port_and_the_setting(server: Metri
 
     with pytest.raises(MetricsServerError, match=rf"127\.0\.0\.1:{server.port}.*metrics\.port"):
         second.start()
+
+
+def half_sent(server: MetricsServer) -> socket.socket:
+    """A connection that has sent part of a request and then nothing."""
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    return client
+
+
+@pytest.fixture
+def small(probe: Probe) -> Iterator[MetricsServer]:
+    """A server of two connections that drops a silent client after half a second."""
+    registry = metrics_registry(WorkerStats(), "widgets")
+    with MetricsServer(
+        registry, probe, host="127.0.0.1", port=0, max_connections=2, timeout_seconds=0.5
+    ) as running:
+        yield running
+
+
+def test_a_connection_beyond_the_cap_is_answered_503_at_once(small: MetricsServer) -> None:
+    with contextlib.ExitStack() as held:
+        for _ in range(2):
+            held.enter_context(half_sent(small))
+        time.sleep(0.1)
+
+        status, _, body = get(f"{small.url}/healthz")
+
+    assert (status, body) == (503, "too many connections to the metrics endpoint; try again\n")
+
+
+def test_a_silent_client_is_dropped_and_its_slot_given_back(small: MetricsServer) -> None:
+    with contextlib.ExitStack() as held:
+        clients = [held.enter_context(half_sent(small)) for _ in range(2)]
+        time.sleep(1.0)  # twice the timeout
+
+        dropped = [client.recv(100) for client in clients]
+        status = get(f"{small.url}/healthz")[0]
+
+    assert (dropped, status) == ([b"", b""], 200)
+
+
+def test_a_client_that_hangs_up_leaves_no_traceback(
+    server: MetricsServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(20):
+        client = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        # Close with a reset (linger 0) before the answer is read.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+    time.sleep(0.3)
+
+    assert get(f"{server.url}/healthz")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_log_says_when_the_endpoint_listens_on_every_interface(
+    probe: Probe, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "kafka_pipeline.metrics.server")
+
+    with MetricsServer(metrics_registry(WorkerStats(), "widgets"), probe, host="0.0.0.0", port=0) as running:
+        pass
+
+    assert f"listening on 0.0.0.0:{running.port} (all interfaces)" in caplog.text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka import errors as kafka_errors
 
 from kafka_pipeline import ConfigError, parse_config
-from kafka_pipeline._broker.clients import security_options
+from kafka_pipeline._broker.clients import explain_refusal, security_options
+from kafka_pipeline._errors import BrokerRefusedError
 
 
 def test_plaintext_needs_no_security_arguments() -> None:
@@ -51,3 +53,18 @@ def test_ssl_gets_a_tls_context() -> None:
     config = parse_config({"kafka": {"security_protocol": "SSL"}})
 
     assert set(security_options(config.kafka)) == {"security_protocol", "ssl_context"}
+
+
+def test_a_broker_without_a_needed_request_is_told_apart_from_other_failures() -> None:
+    kafka = parse_config({"kafka": {"bootstrap_servers": "old:9092"}}).kafka
+
+    explained = explain_refusal(kafka_errors.UnsupportedVersionError(), kafka, "consumer")
+
+    assert isinstance(explained, BrokerRefusedError)
+    assert "old:9092 does not support a request the consumer needs" in str(explained)
+
+
+def test_a_failure_that_no_setting_explains_is_left_as_it_is() -> None:
+    kafka = parse_config({"kafka": {"enable_idempotence": False}}).kafka
+
+    assert explain_refusal(kafka_errors.UnknownError(), kafka, "producer") is None

@@ -3,7 +3,9 @@
 A DLQ record keeps the source record's key and bytes unchanged, so it can be
 replayed as it was: to the whole pipeline for invalid input, or to the plugin
 named in ``x-dlq-plugin`` only for a plugin failure. The headers say why
-(``x-dlq-reason``, ``x-dlq-error``) and where from (``x-source-*``).
+(``x-dlq-reason``, ``x-dlq-error``) and where from (``x-source-*``). An error
+text is masked as the logs are: a plugin's exception may quote a credential,
+and a DLQ topic is read by more people than the worker's log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from kafka_pipeline._envelope import (
     HEADER_TRACE_ID,
     Headers,
 )
+from kafka_pipeline._logs import mask_secrets
 
 HEADER_DLQ_REASON: Final = "x-dlq-reason"
 HEADER_DLQ_ERROR: Final = "x-dlq-error"
@@ -43,7 +46,8 @@ class DlqReason(enum.StrEnum):
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    # Masked before it is cut: a secret cut in two would no longer be recognised.
+    text = " ".join(mask_secrets(text).split())
     return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 3] + "..."
 
 

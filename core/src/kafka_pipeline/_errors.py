@@ -69,6 +69,10 @@ class BrokerConnectionError(WorkerError):
     """No broker answered at the configured bootstrap servers."""
 
 
+class BrokerRefusedError(WorkerError):
+    """A broker answered but refused the client: its login, its idempotent producer, a protocol version."""
+
+
 class TopicMissingError(WorkerError):
     """A topic the worker needs does not exist and may not be created.
 

@@ -3,7 +3,9 @@
 Records about a message carry ``trace_id`` and records about a plugin carry
 ``plugin`` (pass them with ``extra=``); both formats show them. A redacting
 filter masks every secret value the configuration holds, wherever it would
-appear.
+appear: the message, its arguments, an exception's traceback, a stack.
+:func:`mask_secrets` applies the same masking to text that leaves the
+process another way (a DLQ header, a command's error message).
 """
 
 from __future__ import annotations
@@ -18,27 +20,53 @@ from typing import Final, Literal
 #: ``extra=`` keys that are shown on every record that has them.
 CONTEXT_FIELDS: Final = ("domain", "plugin", "trace_id", "topic", "partition", "offset")
 MASK: Final = "**********"
+#: Values shorter than this are never masked. Masking every ``1`` or ``eu`` would
+#: mangle every log line and, by the pattern of the masks, show the value anyway;
+#: a credential that short protects nothing.
+MIN_SECRET_LENGTH: Final = 4
 
 LogFormat = Literal["text", "json"]
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces known secret values in the rendered message and arguments."""
+    """Replaces known secret values in the rendered message, its traceback and its stack."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets: set[str] = {s for s in secrets if s}
+        self.secrets: set[str] = set()
+        self._longest_first: tuple[str, ...] = ()
+        self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
-        self.secrets.update(s for s in secrets if s)
+        self.secrets.update(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
+        # Longest first: a secret that contains another is masked whole, not in pieces.
+        self._longest_first = tuple(sorted(self.secrets, key=len, reverse=True))
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret replaced by the mask."""
+        for secret in self._longest_first:
+            text = text.replace(secret, MASK)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
+        if not self._longest_first:
+            return True
+        try:
             message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, MASK)
-            record.msg, record.args = message, None
+        except Exception:  # a broken format string: the handler reports it, with nothing rendered
+            return True
+        record.msg, record.args = self.mask(message), None
+        if record.exc_info and not record.exc_text:
+            # Rendered here, as every formatter would render it, so that the mask applies.
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True
+
+
+_PLAIN = logging.Formatter()
 
 
 def _context(record: logging.LogRecord) -> dict[str, object]:
@@ -70,8 +98,12 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             **_context(record),
         }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str)
 
 
@@ -79,8 +111,13 @@ _redactor = RedactingFilter()
 
 
 def redact(*secrets: str) -> None:
-    """Mask these values in every log record from now on."""
+    """Mask these values in every log record, and in :func:`mask_secrets`, from now on."""
     _redactor.add(*secrets)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every value passed to :func:`redact` masked, as the logs mask it."""
+    return _redactor.mask(text)
 
 
 def configure_logging(level: str | int = "INFO", fmt: LogFormat = "text") -> None:

@@ -67,6 +67,7 @@ PARCELS = Domain(
 
 PLUGINS_MODULE = '''
 import asyncio
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -163,6 +164,19 @@ class Picky(RoutingPlugin):
         raise AssertionError("never matches")
 
 
+class Leaky(RoutingPlugin):
+    """Fails on parcels tagged 'leaky' quoting the SASL password, as a careless client library might."""
+
+    name = "leaky"
+    domain = "parcels"
+
+    def should_route(self, message):
+        return "leaky" in message.tags
+
+    async def route(self, message):
+        raise PermissionError(f"login with {os.environ.get('KAFKA_PIPELINE_SASL_PASSWORD')} refused")
+
+
 class Dawdle(RoutingPlugin):
     """Takes its time over every message: keeps a worker busy long enough to be interrupted."""
 
@@ -223,6 +237,7 @@ PLUGINS = {
     "fussy": "Fussy",
     "sleepy": "Sleepy",
     "picky": "Picky",
+    "leaky": "Leaky",
     "dawdle": "Dawdle",
     "tally": "Tally",
     "nosy": "Nosy",

@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from integration.kit import Names, config_data, create_topics, encode, parcel, produce, write_config
+from integration.kit import (
+    Names,
+    config_data,
+    create_topics,
+    encode,
+    parcel,
+    produce,
+    read_topic,
+    write_config,
+)
 from kafka_pipeline._cli import main
 
 pytestmark = pytest.mark.integration
@@ -32,14 +41,23 @@ SENT = [
 ]
 
 
-def run_worker_command(bootstrap: str, names: Names, log_format: str, kafka: dict[str, Any]) -> Result:
+def run_worker_command(
+    bootstrap: str,
+    names: Names,
+    log_format: str,
+    kafka: dict[str, Any],
+    *,
+    sent: list[tuple[bytes, bytes]] = SENT,
+    plugins: dict[str, Any] | None = None,
+) -> Result:
     asyncio.run(create_topics(bootstrap, names.source, names.dlq, partitions=1))
     asyncio.run(create_topics(bootstrap, names.topic("express"), names.topic("fussy"), partitions=1))
-    asyncio.run(produce(bootstrap, names.source, SENT))
+    asyncio.run(produce(bootstrap, names.source, sent))
     data = config_data(
         bootstrap,
         names,
-        {
+        plugins
+        or {
             "express-router": {"config": {"topic": names.topic("express")}},
             "fussy": {"config": {"topic": names.topic("fussy")}, "max_retries": 1},
         },
@@ -80,4 +98,25 @@ def test_a_password_from_the_environment_is_never_in_the_json_log(
     about_fussy = [r for r in records if r["message"].startswith("plugin fussy")]
     assert about_fussy
     assert all(r["plugin"] == "fussy" and r["trace_id"] == "f1" for r in about_fussy)
+    assert ENV_PASSWORD not in result.output
+
+
+def test_a_password_quoted_by_a_failing_plugin_is_masked_in_the_log_and_the_dlq_header(
+    bootstrap: str, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_PIPELINE_SASL_PASSWORD", ENV_PASSWORD)
+
+    result = run_worker_command(
+        bootstrap,
+        names,
+        "text",
+        {"sasl_username": "router"},
+        sent=[(b"k1", encode(parcel("k1", tags=["leaky"])))],
+        plugins={"leaky": {"max_retries": 0}},
+    )
+
+    assert result.exit_code == 0, result.output
+    (parked,) = asyncio.run(read_topic(bootstrap, names.dlq))
+    assert parked.headers["x-dlq-error"] == "route: PermissionError: login with ********** refused"
+    assert "plugin leaky failed" in result.stderr
     assert ENV_PASSWORD not in result.output

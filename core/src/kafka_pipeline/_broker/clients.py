@@ -3,6 +3,11 @@
 Security settings (TLS files, SASL) are passed through unchanged; the SASL
 password comes from the configuration's secret or the environment and is
 never logged.
+
+Each client's ``start()`` turns a broker's refusal that a configuration can
+cause (a SASL login refused, an idempotent producer refused, a protocol
+version missing) into a :class:`BrokerRefusedError` that names the setting to
+change, instead of aiokafka's bare ``UnknownError`` or ``KeyError``.
 """
 
 from __future__ import annotations
@@ -10,17 +15,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import traceback
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
 from kafka_pipeline._broker.partitioner import KeyPartitioner
-from kafka_pipeline._config import KafkaSettings
-from kafka_pipeline._errors import BrokerConnectionError, ConfigError
+from kafka_pipeline._config import ENV_SASL_PASSWORD, KafkaSettings
+from kafka_pipeline._errors import BrokerConnectionError, BrokerRefusedError, ConfigError, KafkaPipelineError
 
 log = logging.getLogger("kafka_pipeline.worker.clients")
 
@@ -66,9 +74,128 @@ def _common(kafka: KafkaSettings, extra: Mapping[str, Any] | None) -> dict[str, 
     return options | dict(extra or {})
 
 
+def _raised_in_aiokafka_connection(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).parts[-2:] == ("aiokafka", "conn.py")
+
+
+def explain_refusal(exc: BaseException, kafka: KafkaSettings, client: str) -> KafkaPipelineError | None:
+    """The error to raise when ``client`` (``"producer"``, ...) failed to start with ``exc``, or None.
+
+    None means that there is nothing better to say than ``exc`` itself.
+
+    aiokafka tries each bootstrap server in turn and, when none lets it in,
+    raises ``KafkaConnectionError`` and logs each server's reason; so a
+    refused SASL login may come as that too.
+    """
+    servers = kafka.bootstrap_servers
+    sasl = kafka.security_protocol.startswith("SASL")
+    mechanism = kafka.sasl_mechanism or "PLAIN"
+    login = (
+        f"check kafka.sasl_username ({kafka.sasl_username!r}), the password ({ENV_SASL_PASSWORD} or "
+        "kafka.sasl_password) and kafka.sasl_mechanism"
+    )
+    if sasl and isinstance(
+        exc, kafka_errors.UnsupportedSaslMechanismError | kafka_errors.AuthenticationMethodNotSupported
+    ):
+        return BrokerRefusedError(
+            f"the broker at {servers} does not offer SASL mechanism {mechanism} ({type(exc).__name__}); "
+            "set kafka.sasl_mechanism to one it offers"
+        )
+    refused_login = (
+        kafka_errors.SaslAuthenticationFailed,
+        kafka_errors.AuthenticationFailedError,
+        kafka_errors.IllegalSaslStateError,
+    )
+    # aiokafka's SCRAM client fails with a KeyError on the server's "e=" answer to a wrong password.
+    if sasl and (isinstance(exc, refused_login) or _raised_in_aiokafka_connection(exc)):
+        return BrokerRefusedError(
+            f"the broker at {servers} refused the SASL {mechanism} login of the {client} "
+            f"({type(exc).__name__}); {login}"
+        )
+    if sasl and isinstance(exc, kafka_errors.KafkaConnectionError):
+        return BrokerConnectionError(
+            f"no Kafka broker at {servers} let the {client} in ({exc}): either none is reachable "
+            "(check kafka.bootstrap_servers and the network) or each refused the SASL login "
+            f"({login}); aiokafka's log line above gives each broker's reason"
+        )
+    idempotence_refused = (
+        kafka_errors.UnknownError,
+        kafka_errors.ClusterAuthorizationFailedError,
+        kafka_errors.TransactionalIdAuthorizationFailed,
+        kafka_errors.UnsupportedVersionError,
+    )
+    if client == "producer" and kafka.enable_idempotence and isinstance(exc, idempotence_refused):
+        return BrokerRefusedError(
+            f"the broker at {servers} refused the idempotent producer ({type(exc).__name__} to "
+            "InitProducerId): set kafka.enable_idempotence: false for a broker without idempotence "
+            "(the embedded development broker is one), or on a real cluster grant this client the "
+            "IdempotentWrite permission on the cluster"
+        )
+    if isinstance(exc, kafka_errors.UnsupportedVersionError):
+        return BrokerRefusedError(
+            f"the broker at {servers} does not support a request the {client} needs ({exc}); "
+            "kafka-pipeline needs Kafka 0.11 or later (record headers)"
+        )
+    if isinstance(
+        exc, kafka_errors.TopicAuthorizationFailedError | kafka_errors.GroupAuthorizationFailedError
+    ):
+        return BrokerRefusedError(
+            f"the broker at {servers} refused the {client} access ({type(exc).__name__}); grant this "
+            f"client (kafka.sasl_username {kafka.sasl_username!r}) access to the topics and to group "
+            f"{kafka.group_id!r}"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _explained(kafka: KafkaSettings, client: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        explained = explain_refusal(exc, kafka, client)
+        if explained is None:
+            raise
+        raise explained from exc
+
+
+# aiokafka is untyped, hence Any to mypy: the subclasses below add only an explained start().
+
+
+class _Consumer(AIOKafkaConsumer):  # type: ignore[misc]
+    def __init__(self, kafka: KafkaSettings, **options: Any) -> None:
+        super().__init__(**options)
+        self._pipeline_kafka = kafka
+
+    async def start(self) -> None:
+        with _explained(self._pipeline_kafka, "consumer"):
+            await super().start()
+
+
+class _Producer(AIOKafkaProducer):  # type: ignore[misc]
+    def __init__(self, kafka: KafkaSettings, **options: Any) -> None:
+        super().__init__(**options)
+        self._pipeline_kafka = kafka
+
+    async def start(self) -> None:
+        with _explained(self._pipeline_kafka, "producer"):
+            await super().start()
+
+
+class _Admin(AIOKafkaAdminClient):  # type: ignore[misc]
+    def __init__(self, kafka: KafkaSettings, **options: Any) -> None:
+        super().__init__(**options)
+        self._pipeline_kafka = kafka
+
+    async def start(self) -> None:
+        with _explained(self._pipeline_kafka, "admin client"):
+            await super().start()
+
+
 def make_consumer(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) -> AIOKafkaConsumer:
     """A group consumer that never commits on its own: the worker commits after Delta."""
-    return AIOKafkaConsumer(
+    return _Consumer(
+        kafka,
         group_id=kafka.group_id,
         enable_auto_commit=False,
         auto_offset_reset=kafka.auto_offset_reset,
@@ -92,7 +219,8 @@ def make_producer(
     retry it, or stop.
     """
     timeout = {"request_timeout_ms": round(delivery_timeout_seconds * 1000)}
-    return AIOKafkaProducer(
+    return _Producer(
+        kafka,
         acks="all",
         enable_idempotence=kafka.enable_idempotence,
         linger_ms=kafka.linger_ms,
@@ -104,7 +232,7 @@ def make_producer(
 
 def make_admin(kafka: KafkaSettings, extra: Mapping[str, Any] | None = None) -> AIOKafkaAdminClient:
     """The admin client that checks (and with ``--create-topics`` creates) topics."""
-    return AIOKafkaAdminClient(**_common(kafka, extra))
+    return _Admin(kafka, **_common(kafka, extra))
 
 
 #: How long closing one client may take before the worker leaves it behind.

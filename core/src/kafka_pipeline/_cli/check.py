@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from kafka_pipeline._cli.common import CommandError, config_option, quiet_loading
-from kafka_pipeline._config import PipelineConfig, parse_config, read_config_file
+from kafka_pipeline._config import PipelineConfig, environment_problems, parse_config, read_config_file
 from kafka_pipeline._errors import ConfigError
 from kafka_pipeline._loading import Installation, discover
 
@@ -36,6 +36,7 @@ def check(config_path: Path) -> None:
     except ConfigError as exc:
         problems += exc.problems
         config = _salvage(raw)
+    problems += environment_problems()
     with quiet_loading():
         installation = discover(config, strict=False)
         installation.vet()

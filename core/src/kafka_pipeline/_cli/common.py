@@ -13,9 +13,11 @@ import click
 from kafka_pipeline._config import PipelineConfig, load_config
 from kafka_pipeline._errors import ConfigError, KafkaPipelineError
 from kafka_pipeline._loading import Installation, discover
-from kafka_pipeline._logs import redact
+from kafka_pipeline._logs import mask_secrets, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("kafka_pipeline.cli")
 
 
 class CommandError(click.ClickException):
@@ -25,13 +27,20 @@ class CommandError(click.ClickException):
 
 
 class KafkaPipelineGroup(click.Group):
-    """Turns any :class:`KafkaPipelineError` a command lets escape into a message, not a traceback."""
+    """Turns any :class:`KafkaPipelineError` a command lets escape into a message, not a traceback.
+
+    An expected failure (a broker that refuses the client, a missing topic,
+    a bad configuration) is one message with what to do; its traceback is
+    for developers and goes to the log at ``--log-level debug`` only. Known
+    secrets are masked in both.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KafkaPipelineError as exc:
-            raise CommandError(str(exc)) from exc
+            log.debug("the traceback of the error below", exc_info=True)
+            raise CommandError(mask_secrets(str(exc))) from exc
 
 
 def config_option(*, required: bool = False) -> Callable[[F], F]:
@@ -61,9 +70,10 @@ def load_pipeline_config(path: Path | None) -> PipelineConfig:
         config = load_config(path)
     except ConfigError as exc:
         lines = "\n".join(f"  {p}" for p in exc.problems)
+        where, check = (f" in {path}", f" --config {path}") if path is not None else ("", "")
         raise CommandError(
-            f"invalid configuration in {path}:\n{lines}\n"
-            f"Fix these entries and run again ('kafka-pipeline check --config {path}' lists "
+            f"invalid configuration{where}:\n{lines}\n"
+            f"Fix these entries and run again ('kafka-pipeline check{check}' lists "
             "every problem, plugin configs included)."
         ) from None
     redact(*config.secrets())

@@ -4,17 +4,27 @@
 probes need the health paths on the same port. A small threaded
 ``http.server`` does both. It runs beside the worker's event loop, never on
 it, so a scrape never delays a batch and a busy batch never delays a probe.
+
+Whoever can reach the port must not be able to hurt the worker: at most
+``max_connections`` requests are served at once, one thread and one socket
+each; a connection beyond that is answered ``503`` at once and closed, so
+it holds neither. A client that sends nothing for ``timeout_seconds`` is
+dropped. A client that goes away mid-answer is logged at debug level, not
+as a traceback on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
@@ -22,6 +32,17 @@ from prometheus_client.registry import CollectorRegistry
 from kafka_pipeline._errors import KafkaPipelineError
 
 log = logging.getLogger("kafka_pipeline.metrics.server")
+
+#: Requests served at once. Prometheus and two probes need three; the rest is headroom.
+MAX_CONNECTIONS: Final = 16
+#: The longest a client may keep the server waiting for its next bytes, or for reading the answer.
+TIMEOUT_SECONDS: Final = 5.0
+
+_BUSY_BODY = b"too many connections to the metrics endpoint; try again\n"
+_BUSY: Final = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+    b"Connection: close\r\nContent-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY
+)
 
 
 class MetricsServerError(KafkaPipelineError):
@@ -38,15 +59,65 @@ class Readiness:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Stopping must not wait for slow clients; their daemon threads end with their timeout.
+    block_on_close = False
     # A restarted worker must get its port back at once, not after TIME_WAIT.
     allow_reuse_address = True
+    # Connections waiting to be accepted are the kernel's, not this process's file descriptors.
+    request_queue_size = 64
 
     registry: CollectorRegistry
     readiness: Callable[[], Readiness]
 
+    def __init__(self, address: tuple[str, int], max_connections: int, timeout_seconds: float) -> None:
+        super().__init__(address, _Handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self.request_timeout = timeout_seconds
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # On the accepting thread: refusing must not block, or one slow client would stop the accepting.
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: the slot is not going to be given back otherwise
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket, client_address: Any) -> None:
+        log.debug("metrics endpoint busy: 503 to %s", _host(client_address))
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(_BUSY)
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exception()
+        if isinstance(exc, ConnectionError | TimeoutError):
+            # A scraper that timed out or hung up: nothing to fix here.
+            log.debug("metrics client %s went away: %r", _host(client_address), exc)
+        else:
+            log.warning("metrics request from %s failed", _host(client_address), exc_info=exc)
+
+
+def _host(client_address: Any) -> str:
+    return str(client_address[0]) if isinstance(client_address, tuple) and client_address else "?"
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Every read and write waits this long at most (a timeout ends the request, see handle_error).
+        self.connection.settimeout(self.server.request_timeout)
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
@@ -83,7 +154,10 @@ class MetricsServer:
     """Serves ``registry`` at ``/metrics``, ``/healthz`` (alive) and ``/readyz`` (``readiness()``).
 
     ``port=0`` picks a free port; :attr:`port` tells which. :meth:`start`
-    raises :class:`MetricsServerError` when the address is taken.
+    raises :class:`MetricsServerError` when the address is taken, and logs
+    the address it listens on (:attr:`address`). At most ``max_connections``
+    requests are served at once (the rest get ``503``), and a client silent
+    for ``timeout_seconds`` is dropped.
     """
 
     def __init__(
@@ -93,22 +167,34 @@ class MetricsServer:
         *,
         host: str = "0.0.0.0",
         port: int = 0,
+        max_connections: int = MAX_CONNECTIONS,
+        timeout_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self._registry = registry
         self._readiness = readiness
         self.host = host
         self.port = port
+        self.max_connections = max_connections
+        self.timeout_seconds = timeout_seconds
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
+        """Where a client on this machine reaches the endpoint (loopback when it listens everywhere)."""
         host = "127.0.0.1" if self.host in {"0.0.0.0", ""} else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def address(self) -> str:
+        """Where the endpoint listens, as it is: ``0.0.0.0:9108 (all interfaces)``, ``127.0.0.1:9108``."""
+        if self.host in {"0.0.0.0", ""}:
+            return f"0.0.0.0:{self.port} (all interfaces)"
+        return f"{self.host}:{self.port}"
+
     def start(self) -> None:
         try:
-            server = _Server((self.host, self.port), _Handler)
+            server = _Server((self.host, self.port), self.max_connections, self.timeout_seconds)
         except OSError as exc:
             raise MetricsServerError(
                 f"cannot serve metrics on {self.host}:{self.port}: {exc.strerror or exc}; choose another "
@@ -125,6 +211,11 @@ class MetricsServer:
             daemon=True,
         )
         self._thread.start()
+        log.info(
+            "metrics endpoint listening on %s: /metrics, /healthz, /readyz (at most %d connections at once)",
+            self.address,
+            self.max_connections,
+        )
 
     def stop(self) -> None:
         if self._server is None:

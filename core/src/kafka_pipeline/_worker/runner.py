@@ -20,6 +20,7 @@ from kafka_pipeline._domain import Domain
 from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._errors import WorkerError
 from kafka_pipeline._loading import discover, strict_mode, topics_of
+from kafka_pipeline._logs import redact
 from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
@@ -115,6 +116,7 @@ class Worker:
         self.config = config
         self.domain = domain
         self.options = options or WorkerOptions()
+        redact(*config.secrets())  # whoever built the worker, its secrets stay out of logs and DLQ headers
         self.source_topic, self.dlq_topic = topics_of(config, domain)
         self.stats = WorkerStats()
         for plugin in registry.plugins:
@@ -356,7 +358,6 @@ class Worker:
         self.metrics = server
         # Shutting the server down waits for its thread: not on the loop.
         stack.push_async_callback(asyncio.to_thread, server.stop)
-        log.info("metrics at %s/metrics, probes at /healthz and /readyz", server.url)
 
     def readiness(self) -> Readiness:
         """Ready: consuming, partitions assigned, and a poll came back recently.

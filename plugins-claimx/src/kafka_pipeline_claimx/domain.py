@@ -71,10 +71,12 @@ def sample_enrichment_result(rng: random.Random) -> dict[str, Any]:
 
 
 def _trace_id(message: EnrichmentResult) -> str:
+    """The enriched event's id, `event.event_id` (also the computed `trace_id` field)."""
     return message.event.event_id
 
 
 def _status(message: EnrichmentResult) -> str:
+    """The computed `status` field: from `success` and `is_retryable`."""
     return message.status
 
 

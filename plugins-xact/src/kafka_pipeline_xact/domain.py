@@ -78,10 +78,12 @@ def sample_download_result(rng: random.Random) -> dict[str, Any]:
 
 
 def _trace_id(message: DownloadResultMessage) -> str:
+    """The result's own `trace_id` field, set by the downloader."""
     return message.trace_id
 
 
 def _status(message: DownloadResultMessage) -> str:
+    """The result's own `status` field."""
     return message.status
 
 

@@ -134,7 +134,15 @@ def _details(f: MessageField) -> list[str]:
 
 
 def _wrap(text: str, *, first: str, rest: str) -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=first, subsequent_indent=rest) or [first.rstrip()]
+    lines = textwrap.wrap(
+        text,
+        _WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return lines or [first.rstrip()]
 
 
 # -- Markdown -----------------------------------------------------------------

@@ -19,6 +19,7 @@ from kafka_pipeline._cli.demo import demo
 from kafka_pipeline._cli.domains import domains
 from kafka_pipeline._cli.new_plugin import new_plugin
 from kafka_pipeline._cli.plugins import plugins
+from kafka_pipeline._cli.produce import produce
 from kafka_pipeline._cli.replay import replay
 from kafka_pipeline._cli.route import route
 from kafka_pipeline._cli.worker import worker
@@ -64,6 +65,7 @@ main.add_command(domains)
 main.add_command(check)
 main.add_command(route)
 main.add_command(new_plugin)
+main.add_command(produce)
 main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)

@@ -248,16 +248,31 @@ def test_json_and_markdown_together_are_a_usage_error(cli: Callable[..., Result]
     assert cli("domains", "--json", "--markdown").exit_code == 2
 
 
-def test_a_domain_that_fails_to_load_is_reported_and_stops_the_markdown(
-    cli: Callable[..., Result], site: Site
-) -> None:
+@pytest.fixture
+def broken(site: Site) -> Site:
+    """A domain ``broken`` whose module fails to import."""
     site.install(
         "kafka-pipeline-broken",
         domains={"broken": "broken_domain:BROKEN"},
         modules={"broken_domain": "raise ImportError('needs libfoo')\n"},
     )
+    return site
 
+
+@pytest.mark.usefixtures("broken")
+def test_a_domain_that_fails_to_load_is_reported_and_stops_the_markdown(cli: Callable[..., Result]) -> None:
     text, markdown = cli("domains", "--domain", "broken"), cli("domains", "--domain", "broken", "--markdown")
 
     assert "domain broken (broken_domain:BROKEN): import failed: ImportError: needs libfoo" in text.stdout
     assert (markdown.exit_code, "Fix them before generating the reference." in markdown.stderr) == (1, True)
+
+
+@pytest.mark.usefixtures("broken")
+def test_json_lists_a_domain_that_failed_to_load_with_its_error(cli: Callable[..., Result]) -> None:
+    (listed,) = json.loads(text_of(cli, "--domain", "broken", "--json"))["domains"]
+
+    assert (listed["status"], listed["error"], "fields" in listed) == (
+        "failed",
+        "import failed: ImportError: needs libfoo",
+        False,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from fake_plugins import Site
 
 from kafka_pipeline._broker.embedded import free_port
 
@@ -83,3 +84,18 @@ def test_the_help_says_invalid_lines_are_produced_to_try_the_dead_letter_topic(
 
     assert "produced unchanged and without a key" in help_text
     assert "how to see a worker park it on the dead-letter topic" in help_text
+
+
+def test_a_domain_that_fails_to_load_is_named_with_its_error(
+    cli: Callable[..., Result], site: Site, unreachable: str, lines: str
+) -> None:
+    site.install(
+        "kafka-pipeline-broken",
+        domains={"broken": "broken_domain:BROKEN"},
+        modules={"broken_domain": "raise ImportError('needs libfoo')\n"},
+    )
+
+    result = cli("produce", "--config", unreachable, "--domain", "broken", lines)
+
+    assert result.exit_code == 1
+    assert "domain 'broken' (kafka-pipeline-broken 1.0.0) failed to load: import failed" in result.stderr

@@ -45,10 +45,10 @@ def domains(domain_names: tuple[str, ...], as_json: bool, markdown: bool) -> Non
     if as_json and markdown:
         raise click.UsageError("--json and --markdown are exclusive: choose one")
     records = _select(discover_domains(), domain_names)
-    loaded = [(r, describe_domain(r.domain)) for r in records if r.domain is not None]
     if as_json:
-        echo_json({"core_version": core_version(), "domains": [_json(r, ref) for r, ref in loaded]})
+        echo_json({"core_version": core_version(), "domains": [_json(r) for r in records]})
         return
+    loaded = [(r, describe_domain(r.domain)) for r in records if r.domain is not None]
     failed = [r for r in records if r.domain is None]
     if markdown:
         if failed:
@@ -57,9 +57,11 @@ def domains(domain_names: tuple[str, ...], as_json: bool, markdown: bool) -> Non
         return
     if not records:
         click.echo("No domain is installed: pip install the package that provides your domain.")
-    click.echo("\n\n".join(_human(r, ref) for r, ref in loaded))
+        return
+    parts = [_human(r, ref) for r, ref in loaded]
     if failed:
-        click.echo(("\n" if loaded else "") + _failures(failed))
+        parts.append(_failures(failed))
+    click.echo("\n\n".join(parts))
 
 
 def _select(records: list[DomainRecord], names: Sequence[str]) -> list[DomainRecord]:
@@ -81,8 +83,10 @@ def _failures(records: list[DomainRecord]) -> str:
     return "\n".join(["Domains that failed to load:", *lines])
 
 
-def _json(record: DomainRecord, reference: DomainReference) -> dict[str, object]:
-    return record.as_dict() | reference.as_dict()
+def _json(record: DomainRecord) -> dict[str, object]:
+    """The record as ``plugins --json`` gives it, and for a loaded domain its reference."""
+    data = record.as_dict()
+    return data | describe_domain(record.domain).as_dict() if record.domain is not None else data
 
 
 # -- text ---------------------------------------------------------------------

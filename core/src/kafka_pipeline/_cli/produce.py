@@ -94,7 +94,12 @@ def _domain(name: str | None) -> Domain[Any] | None:
     with quiet_loading():
         records = discover_domains()
     for record in records:
-        if record.name == name and record.domain is not None:
+        if record.name == name:
+            if record.domain is None:
+                raise CommandError(
+                    f"domain {name!r} ({record.distribution or '?'} {record.version or '?'}) failed to "
+                    f"load: {record.error}"
+                )
             return record.domain
     known = ", ".join(sorted(r.name for r in records if r.domain is not None)) or "none installed"
     raise click.BadParameter(
@@ -164,7 +169,11 @@ def _trace_id(domain: Domain[Any], number: int, value: bytes, tally: Tally) -> b
         more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
         tally.invalid_line(number, "schema", f"schema: {problems[0]}{more}")
         return None
-    return domain.trace_id(message).encode()
+    try:
+        return domain.trace_id(message).encode()
+    except Exception as exc:  # the worker parks such a message as a schema failure, too
+        tally.invalid_line(number, "schema", f"no trace id: {type(exc).__name__}: {exc}")
+        return None
 
 
 async def _send(

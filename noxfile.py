@@ -68,8 +68,9 @@ def tests_plugins(session: nox.Session, package: str) -> None:
 def tests_all(session: nox.Session) -> None:
     """Core's tests again with every plugin installed, tests/ without a broker, the README's examples.
 
-    tests/ without a broker is the design document's example plugins through the test kit;
-    tests/' broker tests run in the integration session.
+    tests/ without a broker: the design document's example plugins through the test kit, and
+    the docs generated from the real domains being up to date; tests/' broker tests run in the
+    integration session.
     """
     install_core(session)
     install_plugins(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,31 @@ def row(output: str, name: str) -> list[str]:
 
 def plugin(listing: dict[str, Any], name: str) -> dict[str, Any]:
     return next(p for p in listing["plugins"] if p["name"] == name)
+
+
+def without_timing(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` without ``import_seconds``, which no two runs share."""
+    return {k: v for k, v in record.items() if k != "import_seconds"}
+
+
+SLOW_TO_IMPORT = """
+import time
+
+from kafka_pipeline import RoutingPlugin
+
+time.sleep(1.05)  # a heavy import at module level
+
+
+class Slow(RoutingPlugin):
+    name = "slow"
+    domain = "widgets"
+
+    def should_route(self, message):
+        return False
+
+    async def route(self, message):
+        pass
+"""
 
 
 @pytest.mark.usefixtures("widget_plugins")
@@ -59,7 +85,7 @@ def test_the_table_shows_each_domains_topics_tables_and_status(cli: Callable[...
 def test_json_gives_every_field_of_a_loaded_plugin(cli: Callable[..., Result]) -> None:
     listing = json.loads(cli("plugins", "--json").stdout)
 
-    assert plugin(listing, "red-router") == {
+    assert without_timing(plugin(listing, "red-router")) == {
         "name": "red-router",
         "entry_point": "red_router_plugin:RedRouter",
         "distribution": "kafka-pipeline-red-router",
@@ -78,7 +104,7 @@ def test_json_gives_every_field_of_a_domain(cli: Callable[..., Result]) -> None:
     listing = json.loads(cli("plugins", "--json").stdout)
 
     widgets = next(d for d in listing["domains"] if d["name"] == "widgets")
-    assert widgets == {
+    assert without_timing(widgets) == {
         "name": "widgets",
         "entry_point": "widgets_domain:WIDGETS",
         "distribution": "kafka-pipeline-widgets",
@@ -90,6 +116,46 @@ def test_json_gives_every_field_of_a_domain(cli: Callable[..., Result]) -> None:
         "dlq_topic": "widgets.results.dlq",
         "tables": {"completed": "widgets", "failed_permanent": "widgets_failed"},
     }
+
+
+@pytest.mark.usefixtures("widget_plugins")
+def test_json_gives_how_long_each_domain_and_plugin_took_to_import(cli: Callable[..., Result]) -> None:
+    listing = json.loads(cli("plugins", "--json").stdout)
+
+    timings = [r["import_seconds"] for r in listing["domains"] + listing["plugins"]]
+    assert all(isinstance(t, float) and t >= 0 for t in timings), timings
+
+
+@pytest.mark.usefixtures("widget_plugins")
+def test_a_plugin_that_was_not_imported_has_no_import_time(
+    cli: Callable[..., Result], config_file: Callable[[dict[str, Any]], str]
+) -> None:
+    path = config_file({"plugins": {"red-router": {"enabled": False}}})
+
+    listing = json.loads(cli("plugins", "--config", path, "--json").stdout)
+
+    assert plugin(listing, "red-router")["import_seconds"] is None
+
+
+@pytest.mark.usefixtures("widget_plugins")
+def test_timings_adds_each_import_time_before_the_status(cli: Callable[..., Result]) -> None:
+    result = cli("plugins", "--timings")
+
+    line = " ".join(row(result.stdout, "red-router"))
+    assert re.search(r" yes 5 \d+\.\d+ m?s loaded$", line), line
+
+
+def test_an_import_slower_than_a_second_is_warned_about_with_what_to_do(
+    cli: Callable[..., Result], widget_plugins: Site
+) -> None:
+    widget_plugins.install_plugin("slow", SLOW_TO_IMPORT, "Slow", version="0.4.0")
+
+    result = cli("plugins")
+
+    assert result.exit_code == 0
+    assert "warning: plugin 'slow' (kafka-pipeline-slow 0.4.0) took 1." in result.stderr
+    assert "keep its module-level imports light" in result.stderr
+    assert "red-router" not in result.stderr
 
 
 def test_a_plugin_that_fails_to_import_is_listed_with_its_error_and_the_command_succeeds(

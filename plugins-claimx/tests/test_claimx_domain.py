@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from claimx_support import enrichment_result, failed
 
-from kafka_pipeline_claimx import CLAIMX_DOMAIN, EnrichmentResult
+from kafka_pipeline_claimx import CLAIMX_DOMAIN, EnrichmentResult, ErrorCategory
 
 
 def test_results_are_read_from_the_enrichment_results_topic() -> None:
@@ -61,3 +61,40 @@ def test_samples_give_media_ids_to_media_events_only() -> None:
     samples = _samples(500)
 
     assert all((m.event.media_id is not None) == m.event.event_type.startswith("media.") for m in samples)
+
+
+def test_samples_cover_every_event_type_of_every_family() -> None:
+    types = {m.event.event_type for m in _samples(2_000)}
+
+    assert types == {
+        "media.created",
+        "media.updated",
+        "media.deleted",
+        "project.created",
+        "project.updated",
+        "project.closed",
+        "task.assigned",
+        "task.completed",
+    }
+
+
+def test_samples_cover_every_error_category_by_value_and_by_name() -> None:
+    assert CLAIMX_DOMAIN.sample is not None
+    rng = random.Random(11)
+    raw = [CLAIMX_DOMAIN.sample(rng) for _ in range(2_000)]
+
+    categories = {r["error_category"] for r in raw if r["error_category"] is not None}
+    assert {ErrorCategory(c) for c in categories} == set(ErrorCategory)
+    assert any(c.isupper() for c in categories)
+
+
+def test_unknown_failures_come_both_retryable_and_not() -> None:
+    failures = Counter((m.error_category, m.is_retryable) for m in _samples(2_000) if not m.success)
+
+    assert {(ErrorCategory.UNKNOWN, True), (ErrorCategory.UNKNOWN, False)} <= set(failures)
+
+
+def test_events_cluster_in_projects_so_an_allow_list_matches_some() -> None:
+    projects = Counter(m.event.project_id for m in _samples(2_000))
+
+    assert max(projects.values()) >= 5

@@ -78,6 +78,48 @@ def test_samples_cover_what_the_seed_plugins_route_on() -> None:
     assert {raw["retry_count"] for raw in samples} == set(range(7))
 
 
+def test_samples_cover_every_http_status_a_rule_may_test() -> None:
+    statuses = {raw["http_status"] for raw in _samples(2_000)}
+
+    assert statuses == {200, 206, 403, 404, 500, 502, 503, None}
+
+
+def test_samples_cover_every_status_and_subtype_and_a_missing_subtype() -> None:
+    samples = _samples(2_000)
+
+    assert {raw["status"] for raw in samples} == {"completed", "failed", "failed_permanent"}
+    assert {raw["status_subtype"] for raw in samples} == {
+        "estimateCreated",
+        "documentsReceived",
+        "estimateUpdated",
+        "photosReceived",
+        "invoiceReceived",
+        "noteAdded",
+        None,
+    }
+
+
+def test_samples_have_esx_in_both_cases_and_failures_without_a_file_type() -> None:
+    file_types = {raw["file_type"] for raw in _samples(2_000)}
+
+    assert {"esx", "ESX", None} <= file_types
+
+
+def test_permanent_failures_span_the_failure_alerters_thresholds() -> None:
+    retries = {raw["retry_count"] for raw in _samples(2_000) if raw["status"] == "failed_permanent"}
+
+    # Below the default min_retries of 3, medium from 3, high from 5.
+    assert retries == {2, 3, 4, 5, 6}
+
+
+def test_samples_include_large_files_timeouts_and_numeric_assignment_ids() -> None:
+    samples = _samples(2_000)
+
+    assert any(isinstance(n := raw["bytes_downloaded"], int) and n > 10_000_000 for raw in samples)
+    assert any("timeout" in str(raw["error_message"] or "") for raw in samples)
+    assert any(isinstance(raw["assignment_id"], int) for raw in samples)
+
+
 def test_samples_are_about_430_bytes_of_json() -> None:
     mean = statistics.mean(len(json.dumps(raw)) for raw in _samples(500))
 

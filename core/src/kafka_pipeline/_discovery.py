@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import importlib.metadata as md
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -59,6 +60,8 @@ class DomainRecord:
     status: LoadStatus
     error: str | None = None
     domain: Domain[Any] | None = None
+    #: How long importing the entry point took; shared modules count where first imported.
+    import_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self.domain
@@ -73,6 +76,7 @@ class DomainRecord:
             "source_topic": d.source_topic if d else None,
             "dlq_topic": d.default_dlq_topic if d else None,
             "tables": dict(d.tables) if d else None,
+            "import_seconds": _rounded(self.import_seconds),
         }
 
 
@@ -92,6 +96,8 @@ class PluginRecord:
     priority: int = 0
     requires_core: str | None = None
     problems: list[str] = field(default_factory=list)
+    #: How long importing the entry point took; None when it was not imported (disabled, not allowed).
+    import_seconds: float | None = None
 
     @property
     def usable(self) -> bool:
@@ -109,7 +115,12 @@ class PluginRecord:
             "status": str(self.status),
             "error": self.error,
             "requires_core": self.requires_core,
+            "import_seconds": _rounded(self.import_seconds),
         }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 6)
 
 
 def core_version() -> str:
@@ -181,6 +192,7 @@ def discover_domains() -> list[DomainRecord]:
     for ep in _entry_points(DOMAINS_GROUP):
         dist_name, version, _ = _dist_of(ep)
         rec = DomainRecord(ep.name, ep.value, dist_name, version, LoadStatus.LOADED)
+        started = time.perf_counter()
         try:
             obj = ep.load()
         except Exception as exc:
@@ -194,6 +206,8 @@ def discover_domains() -> list[DomainRecord]:
                 rec.error = f"entry point is named {ep.name!r} but the Domain is named {obj.name!r}"
             else:
                 rec.domain = obj
+        finally:
+            rec.import_seconds = time.perf_counter() - started
         records.append(rec)
     return records
 
@@ -249,11 +263,14 @@ def discover_plugins(
         if reason is not None:
             rec.status, rec.error = LoadStatus.INCOMPATIBLE, reason
             continue
+        started = time.perf_counter()
         try:
             obj = ep.load()
         except Exception as exc:
             rec.status, rec.error = LoadStatus.FAILED, f"import failed: {type(exc).__name__}: {exc}"
             continue
+        finally:
+            rec.import_seconds = time.perf_counter() - started
         try:
             cls = validate_plugin_class(obj, entry_point=ep.name)
             if cls.name != ep.name:

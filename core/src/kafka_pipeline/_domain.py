@@ -15,10 +15,12 @@ MessageT = TypeVar("MessageT", bound=BaseModel)
 
 
 def _attr_trace_id(message: Any) -> str:
+    """The message's ``trace_id`` field."""
     return str(message.trace_id)
 
 
 def _attr_status(message: Any) -> str:
+    """The message's ``status`` field."""
     return str(message.status)
 
 

@@ -12,6 +12,8 @@ from kafka_pipeline_claimx.schema import EnrichmentResult, ErrorCategory
 
 __all__ = ["CLAIMX_DOMAIN", "sample_enrichment_result"]
 
+# Every family (media, project, task) and every type of each turns up, so that
+# both what a rule routes and what it leaves alone are among the samples.
 _EVENT_TYPES: Final = (
     ("media.created", 30),
     ("media.updated", 15),
@@ -34,6 +36,12 @@ _FAILURES: Final = (
     (ErrorCategory.VALIDATION, False, "project is missing a policy number"),
     (ErrorCategory.UNKNOWN, False, "enrichment aborted: unhandled ClaimX error"),
 )
+# Some services write the category's name (NOT_FOUND) rather than its value.
+_CATEGORY_NAME_SHARE: Final = 0.2
+# Events cluster in projects: a few hundred active ones, so that an allow-list
+# of project ids matches now and then. Some ids arrive as JSON numbers.
+_PROJECTS: Final = (100_000, 100_300)
+_NUMERIC_ID_SHARE: Final = 0.1
 # A fixed window keeps samples reproducible from the seed alone.
 _EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
 _WINDOW_SECONDS: Final = 330 * 24 * 3600
@@ -44,11 +52,12 @@ def sample_enrichment_result(rng: random.Random) -> dict[str, Any]:
     types, weights = zip(*_EVENT_TYPES, strict=True)
     event_type = rng.choices(types, weights)[0]
     occurred = _EPOCH + timedelta(seconds=rng.randrange(_WINDOW_SECONDS), microseconds=rng.randrange(10**6))
+    project = rng.randrange(*_PROJECTS)
     message: dict[str, Any] = {
         "event": {
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "event_type": event_type,
-            "project_id": str(rng.randrange(100_000, 1_000_000)),
+            "project_id": project if rng.random() < _NUMERIC_ID_SHARE else str(project),
             "media_id": str(rng.randrange(10**7, 10**8)) if event_type.startswith("media.") else None,
             "occurred_at": occurred.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         },
@@ -62,7 +71,7 @@ def sample_enrichment_result(rng: random.Random) -> dict[str, Any]:
         category, retryable, error = rng.choice(_FAILURES)
         message |= {
             "success": False,
-            "error_category": category.value,
+            "error_category": category.name if rng.random() < _CATEGORY_NAME_SHARE else category.value,
             "is_retryable": retryable,
             "error_message": error,
             "retry_count": rng.randrange(0, 5),
@@ -71,10 +80,12 @@ def sample_enrichment_result(rng: random.Random) -> dict[str, Any]:
 
 
 def _trace_id(message: EnrichmentResult) -> str:
+    """The enriched event's id, `event.event_id` (also the computed `trace_id` field)."""
     return message.event.event_id
 
 
 def _status(message: EnrichmentResult) -> str:
+    """The computed `status` field: from `success` and `is_retryable`."""
     return message.status
 
 

@@ -16,8 +16,10 @@ import click
 from kafka_pipeline._cli.check import check
 from kafka_pipeline._cli.common import KafkaPipelineGroup
 from kafka_pipeline._cli.demo import demo
+from kafka_pipeline._cli.domains import domains
 from kafka_pipeline._cli.new_plugin import new_plugin
 from kafka_pipeline._cli.plugins import plugins
+from kafka_pipeline._cli.produce import produce
 from kafka_pipeline._cli.replay import replay
 from kafka_pipeline._cli.route import route
 from kafka_pipeline._cli.worker import worker
@@ -57,9 +59,11 @@ def main(log_level: str, log_format: Literal["text", "json"]) -> None:
 
 
 main.add_command(plugins)
+main.add_command(domains)
 main.add_command(check)
 main.add_command(route)
 main.add_command(new_plugin)
+main.add_command(produce)
 main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)

@@ -7,6 +7,7 @@ from the checkout this test runs in.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 import types
@@ -121,3 +122,11 @@ def test_every_config_key_is_documented(key: str) -> None:
 )
 def test_every_environment_variable_is_documented(variable: str) -> None:
     assert f"`{variable}`" in read_doc("configuration.md")
+
+
+@pytest.mark.parametrize("module", ["kafka_pipeline", "kafka_pipeline.testing"])
+def test_every_public_name_is_in_the_api_reference(module: str) -> None:
+    exported = importlib.import_module(module).__all__
+    documented = set(re.findall(r"`([A-Za-z_]+)`", read_doc("api.md")))
+
+    assert sorted(set(exported) - documented) == []

@@ -22,6 +22,7 @@ from kafka_pipeline._cli.plugins import plugins
 from kafka_pipeline._cli.produce import produce
 from kafka_pipeline._cli.replay import replay
 from kafka_pipeline._cli.route import route
+from kafka_pipeline._cli.top import top
 from kafka_pipeline._cli.worker import worker
 from kafka_pipeline._logs import configure_logging
 
@@ -67,3 +68,4 @@ main.add_command(produce)
 main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)
+main.add_command(top)

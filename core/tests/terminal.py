@@ -60,7 +60,8 @@ class Terminal:
             dead, _, status = self._run(
                 "display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"
             ).partition(" ")
-            if dead == "1":
+            # The pane is dead once its terminal closes; the status follows when tmux has reaped the process.
+            if dead == "1" and status.strip().isdigit():
                 return int(status)
             if time.monotonic() > deadline:
                 pytest.fail(f"the command did not exit in {timeout:g}s; the terminal shows:\n{self.screen()}")

@@ -74,6 +74,12 @@ def test_a_url_that_is_no_http_address_is_a_usage_error(cli: Callable[..., Resul
     assert (result.exit_code, "is not a worker's metrics address" in result.stderr) == (2, True)
 
 
+def test_the_live_view_without_a_terminal_points_to_once(cli: Callable[..., Result]) -> None:
+    result = cli("top", "--url", NOBODY)
+
+    assert (result.exit_code, "use --once for a plain-text snapshot" in result.stderr) == (2, True)
+
+
 def test_starting_any_command_imports_neither_rich_nor_the_metrics_parser() -> None:
     script = (
         "import json, sys, kafka_pipeline._cli\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 
 import click
@@ -53,6 +54,8 @@ def top(urls: tuple[str, ...], once: bool, interval: float) -> None:
         targets = list(dict.fromkeys(metrics_url(url) for url in urls))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--url'") from None
+    if not once and not sys.stdout.isatty():
+        raise click.UsageError("the live view needs a terminal; use --once for a plain-text snapshot")
     if not once and interval <= 0:
         raise click.BadParameter("the live view needs an interval above 0", param_hint="'--interval'")
     timeout = min(MAX_TIMEOUT, max(1.0, interval))

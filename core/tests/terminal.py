@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 import pytest
@@ -37,15 +38,20 @@ class Terminal:
     def __init__(self, command: Sequence[str], *, width: int = 140, height: int = 50) -> None:
         self._tmux = require_tmux()
         self._socket = f"kp-test-{uuid.uuid4().hex[:12]}"
-        # The pane stays after the command ends, to be read, with its exit status.
-        self._config = tempfile.NamedTemporaryFile("w", prefix="tmux-", suffix=".conf", delete=False)  # noqa: SIM115
-        self._config.write("set -g remain-on-exit on\n")
-        self._config.close()
-        self._run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), shlex.join(command))
+        self._dir = Path(tempfile.mkdtemp(prefix="kp-terminal-"))
+        self._status = self._dir / "status"
+        # The pane stays after the command ends, to be read. The exit status goes to a file: tmux,
+        # started from a test process, does not always reap the pane's process, and then never
+        # learns it. The trap keeps the shell alive through Ctrl-C; unlike an ignored signal, a
+        # trapped one is reset to its default in the command, which gets its KeyboardInterrupt.
+        (self._dir / "tmux.conf").write_text("set -g remain-on-exit on\n")
+        script = f"trap : INT; {shlex.join(command)}; echo $? > {shlex.quote(str(self._status))}"
+        self._run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), script)
+        self._socket_path = Path(self._run("display-message", "-p", "#{socket_path}").strip())
 
     def _run(self, *args: str) -> str:
         result = subprocess.run(
-            [self._tmux, "-L", self._socket, "-f", self._config.name, *args],
+            [self._tmux, "-L", self._socket, "-f", str(self._dir / "tmux.conf"), *args],
             capture_output=True,
             text=True,
             check=True,
@@ -56,16 +62,11 @@ class Terminal:
     def exit_status(self, timeout: float = 30) -> int:
         """The command's exit status, once it has exited."""
         deadline = time.monotonic() + timeout
-        while True:
-            dead, _, status = self._run(
-                "display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"
-            ).partition(" ")
-            # The pane is dead once its terminal closes; the status follows when tmux has reaped the process.
-            if dead == "1" and status.strip().isdigit():
-                return int(status)
+        while not (self._status.exists() and self._status.read_text().strip()):
             if time.monotonic() > deadline:
                 pytest.fail(f"the command did not exit in {timeout:g}s; the terminal shows:\n{self.screen()}")
-            time.sleep(0.2)
+            time.sleep(0.1)
+        return int(self._status.read_text())
 
     def screen(self) -> str:
         """What the pane shows now, as text."""
@@ -87,7 +88,8 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run([self._tmux, "-L", self._socket, "kill-server"], capture_output=True, check=False)
-        os.unlink(self._config.name)
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._socket_path.unlink(missing_ok=True)  # kill-server leaves it behind
 
     def __enter__(self) -> Terminal:
         return self

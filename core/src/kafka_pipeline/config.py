@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kafka_pipeline.errors import ConfigError
 from kafka_pipeline.plugin import format_validation_error
@@ -23,10 +31,12 @@ from kafka_pipeline.plugin import format_validation_error
 __all__ = [
     "DeltaSettings",
     "KafkaSettings",
+    "MaintenanceSettings",
     "MetricsSettings",
     "PipelineConfig",
     "PluginSettings",
     "ResilienceSettings",
+    "TableSettings",
     "WorkerSettings",
     "load_config",
     "parse_config",
@@ -70,6 +80,28 @@ class KafkaSettings(_Strict):
         return self
 
 
+#: URI schemes deltalake can write to: S3, Azure Blob / ADLS Gen2, Google Cloud Storage, local files.
+OBJECT_STORE_SCHEMES = ("s3", "s3a", "az", "azure", "abfs", "abfss", "gs", "file")
+
+
+class TableSettings(_Strict):
+    """One entry under ``delta.tables``: how a table is laid out when the worker creates it."""
+
+    #: Partition columns, applied only when the table is created; an existing table keeps its layout.
+    partition_by: list[str] = Field(default_factory=list)
+
+
+class MaintenanceSettings(_Strict):
+    """What ``kafka-pipeline maintain`` does to each table."""
+
+    #: Compaction rewrites small files into files of about this size.
+    target_file_size_mb: int = Field(default=128, gt=0)
+    #: Vacuum deletes unreferenced files older than this; deltalake's safety minimum is 168.
+    vacuum_retention_hours: int = Field(default=168, ge=0)
+    #: Attempts of one step when a worker's commit wins the race.
+    conflict_retries: int = Field(default=5, ge=0)
+
+
 class DeltaSettings(_Strict):
     """Where and how often the standard processing writes Delta tables."""
 
@@ -81,6 +113,25 @@ class DeltaSettings(_Strict):
     flush_max_seconds: float = Field(default=5.0, gt=0)
     #: Object-store credentials; prefer KAFKA_PIPELINE_STORAGE_OPTIONS (a JSON object).
     storage_options: dict[str, SecretStr] = Field(default_factory=dict)
+    #: Only one process ever writes these tables: permits an S3 commit mode unsafe for several.
+    single_writer: bool = False
+    tables: dict[str, TableSettings] = Field(default_factory=dict)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+
+    @field_validator("root")
+    @classmethod
+    def _known_scheme(cls, root: str) -> str:
+        scheme, sep, _ = root.partition("://")
+        if sep and scheme.lower() not in OBJECT_STORE_SCHEMES:
+            known = ", ".join(f"{s}://" for s in OBJECT_STORE_SCHEMES)
+            raise ValueError(
+                f"deltalake cannot write to {scheme}:// URIs; use a local path or one of {known}"
+            )
+        return root
+
+    def partition_by(self, table: str) -> list[str]:
+        settings = self.tables.get(table)
+        return list(settings.partition_by) if settings is not None else []
 
     def resolved_storage_options(self) -> dict[str, str]:
         options = {k: v.get_secret_value() for k, v in self.storage_options.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from deltalake.exceptions import DeltaProtocolError, SchemaMismatchError, TableN
 from pydantic import BaseModel
 
 from kafka_pipeline.worker.errors import DeltaWriteError
+from kafka_pipeline.worker.evolution import conform
 from kafka_pipeline.worker.rows import RowBuffer
 from kafka_pipeline.worker.schema import model_columns, table_schema
 
@@ -73,6 +74,7 @@ class DeltaWriter:
         source_topic: str,
         group_id: str,
         storage_options: Mapping[str, str] | None = None,
+        partition_by: Mapping[str, Sequence[str]] | None = None,
         retries: int = 5,
         backoff_seconds: float = 0.5,
         sleep: Sleep = asyncio.sleep,
@@ -81,6 +83,10 @@ class DeltaWriter:
         self.source_topic = source_topic
         self.group_id = group_id
         self._options = dict(storage_options) if storage_options else None
+        #: Applied only by the append that creates a table.
+        self._partition_by = {t: list(c) for t, c in (partition_by or {}).items() if c}
+        #: Tables that gained columns from a newer worker while this one runs: nulls are appended for them.
+        self._conformed: set[str] = set()
         self._retries = retries
         self._backoff = backoff_seconds
         self._sleep = sleep
@@ -211,6 +217,32 @@ class DeltaWriter:
         )
         handle = self._handles.get(table)
         target: Any = handle if handle is not None else self.uris[table]
-        write_deltalake(target, data, mode="append", storage_options=self._options, commit_properties=commit)
+        partition_by = self._partition_by.get(table) if handle is None else None
+        if handle is not None and table in self._conformed:
+            data = conform(data, handle) or data
+        try:
+            write_deltalake(
+                target,
+                data,
+                mode="append",
+                partition_by=partition_by,
+                storage_options=self._options,
+                commit_properties=commit,
+            )
+        except SchemaMismatchError:
+            # A newer worker may have added columns (a rolling upgrade): fill them with nulls.
+            handle = self._handle(table, refresh=True)
+            conformed = conform(data, handle) if handle is not None else None
+            if handle is None or conformed is None:
+                raise
+            if table not in self._conformed:
+                self._conformed.add(table)
+                log.warning(
+                    "Delta table %s has columns this worker's domain model lacks, added by a newer "
+                    "worker: appending nulls for them",
+                    table,
+                    extra={"table": table},
+                )
+            write_deltalake(handle, conformed, mode="append", commit_properties=commit)
         if handle is None:
             self._handles[table] = DeltaTable(self.uris[table], storage_options=self._options)

@@ -30,6 +30,7 @@ from kafka_pipeline.worker.reload import Reloader
 from kafka_pipeline.worker.routing import MessageRouter
 from kafka_pipeline.worker.signals import WorkerSignals
 from kafka_pipeline.worker.stats import FlushReport, WorkerStats
+from kafka_pipeline.worker.storage import prepare_tables
 from kafka_pipeline.worker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
 
 __all__ = ["Worker"]
@@ -112,6 +113,7 @@ class Worker:
             source_topic=self.source_topic,
             group_id=config.kafka.group_id,
             storage_options=config.delta.resolved_storage_options(),
+            partition_by={t: config.delta.partition_by(t) for t in domain.tables.values()},
             retries=settings.delivery_retries,
             backoff_seconds=settings.delivery_backoff_seconds,
         )
@@ -189,7 +191,18 @@ class Worker:
             # Leaving the stack stops the plugins, then closes the consumer, producer and admin.
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> tuple[Any, RoutedProducer]:
-        """Connect, check topics, start the producer and plugins, join the group; undone by ``stack``."""
+        """Check the tables, connect, check topics, start the producer and plugins, join the group.
+
+        What it starts, ``stack`` stops.
+        """
+        # Unsafe storage settings and a table that cannot take the model's rows stop the worker here.
+        await asyncio.to_thread(
+            prepare_tables,
+            self.config.delta,
+            self.config.delta.resolved_storage_options(),
+            self.delta.uris,
+            self.domain.model,
+        )
         kafka = self.config.kafka
         admin = make_admin(kafka, self._client_options)
         stack.push_async_callback(close_quietly, admin.close)

@@ -16,6 +16,7 @@ import click
 from kafka_pipeline.cli.check import check
 from kafka_pipeline.cli.common import KafkaPipelineGroup
 from kafka_pipeline.cli.demo import demo
+from kafka_pipeline.cli.maintain import maintain
 from kafka_pipeline.cli.new_plugin import new_plugin
 from kafka_pipeline.cli.plugins import plugins
 from kafka_pipeline.cli.replay import replay
@@ -65,3 +66,4 @@ main.add_command(new_plugin)
 main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)
+main.add_command(maintain)

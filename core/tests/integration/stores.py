@@ -105,7 +105,7 @@ class S3:
 
     def client(self) -> Any:
         try:
-            import boto3  # type: ignore[import-untyped]
+            import boto3
         except ImportError:
             pytest.fail(f"boto3 is not installed: {MOTO_HINT}")
         return boto3.client(

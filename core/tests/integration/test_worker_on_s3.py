@@ -145,9 +145,7 @@ class CrashRun:
 
 
 @pytest.fixture(scope="module")
-def crash(
-    bootstrap: str, parcels_site: Path, s3: S3, tmp_path_factory: pytest.TempPathFactory
-) -> CrashRun:
+def crash(bootstrap: str, parcels_site: Path, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> CrashRun:
     tmp_path = tmp_path_factory.mktemp("s3-crash")
     names = make_names(tmp_path, "s3-crash")
     root = f"{s3.bucket()}/delta"

@@ -169,3 +169,10 @@ def test_check_storage_probes_a_local_root_and_reports_the_tables(
         "table widgets (widgets): version 19, 20 files, not partitioned; schema up to date" in result.stdout
     )
     assert "table widgets_failed (widgets): not created yet" in result.stdout
+
+
+def test_the_worker_still_writes_deltalakes_periodic_checkpoint_every_100_commits(tmp_path: Path) -> None:
+    small_files(tmp_path, "widgets", 100)
+
+    # deltalake's post-commit hook, at the 100th commit (version 99): maintain adds to it, replaces nothing.
+    assert (tmp_path / "widgets" / "_delta_log" / f"{99:020}.checkpoint.parquet").is_file()

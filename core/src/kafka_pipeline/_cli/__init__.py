@@ -17,6 +17,7 @@ from kafka_pipeline._cli.check import check
 from kafka_pipeline._cli.common import KafkaPipelineGroup
 from kafka_pipeline._cli.demo import demo
 from kafka_pipeline._cli.domains import domains
+from kafka_pipeline._cli.maintain import maintain
 from kafka_pipeline._cli.new_plugin import new_plugin
 from kafka_pipeline._cli.plugins import plugins
 from kafka_pipeline._cli.produce import produce
@@ -69,3 +70,4 @@ main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)
 main.add_command(top)
+main.add_command(maintain)

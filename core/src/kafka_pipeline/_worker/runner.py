@@ -317,10 +317,8 @@ class Worker:
                 if self._fatal is not None:
                     return
                 now = self.stats.last_poll_at = time.monotonic()
+                processed = None
                 async with lock:
-                    if lag_generation != rebalancer.generation:
-                        lag_generation = rebalancer.generation
-                        lag.forget()
                     if records and generation != rebalancer.generation:
                         rebalancer.fetch_again(consumer, records)
                     elif records:
@@ -329,11 +327,15 @@ class Worker:
                             await batch.process(tp.topic, tp.partition, partition_records)
                         self.stats.batches += 1
                         await outbox.dispatch()
-                        await lag.update(consumer, records)
-                    else:
-                        await lag.update(consumer)
+                        processed = records
                     if checkpoint.due():
                         await checkpoint.commit()
+                # Outside the lock: asking the consumer for a position can wait for a rebalance to
+                # end, and the rebalance waits in its revoke listener for this lock.
+                if lag_generation != rebalancer.generation:
+                    lag_generation = rebalancer.generation
+                    lag.forget()
+                await lag.update(consumer, processed)
                 if idle is not None and now - max(last_activity, rebalancer.assigned_at or began) >= idle:
                     log.info("no message for %gs: stopping (--exit-when-idle)", idle)
                     break

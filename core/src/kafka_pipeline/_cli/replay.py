@@ -118,8 +118,8 @@ def replay(
     (they are counted), 1 when the replay itself cannot run.
     """
     from kafka_pipeline._dlq import DlqReason
+    from kafka_pipeline._replay.reading import replay_group as default_group
     from kafka_pipeline._replay.replayer import Replayer
-    from kafka_pipeline._replay.replayer import replay_group as default_group
     from kafka_pipeline._replay.selection import Selection
 
     config = load_pipeline_config(config_path).with_overrides(

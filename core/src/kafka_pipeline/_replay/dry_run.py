@@ -22,7 +22,7 @@ from kafka_pipeline._broker.clients import close_quietly, make_consumer, start_a
 from kafka_pipeline._broker.topics import TopicAdmin
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._errors import TopicMissingError
-from kafka_pipeline._replay.replayer import Progress, remaining
+from kafka_pipeline._replay.reading import Progress, remaining
 from kafka_pipeline._replay.selection import DlqRecord, Selection, Verdict
 
 #: How many trace ids of records that would be replayed are shown.

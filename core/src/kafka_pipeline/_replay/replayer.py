@@ -39,9 +39,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -73,6 +71,7 @@ from kafka_pipeline._loading import topics_of
 from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline._observability.tracing import tracing_from_environment
 from kafka_pipeline._registry import PluginRegistry
+from kafka_pipeline._replay.reading import Progress, remaining, replay_group
 from kafka_pipeline._replay.selection import (
     HEADER_DLQ_TIMESTAMP,
     HEADER_REPLAY_COUNT,
@@ -81,52 +80,12 @@ from kafka_pipeline._replay.selection import (
     Selection,
     Verdict,
 )
+from kafka_pipeline._replay.stats import ReplayStats
 from kafka_pipeline._worker.checkpoint import EVERY_BATCH, Checkpoint
 from kafka_pipeline._worker.rebalance import Rebalancer
 from kafka_pipeline._worker.traced import routing_engine
 
 log = logging.getLogger("kafka_pipeline.worker.replay")
-
-#: Hears how far a replay got: records read so far, and of about how many (None: not known yet).
-Progress = Callable[[int, int | None], None]
-
-
-@dataclass
-class ReplayStats:
-    """What one replay run did with the DLQ records it read."""
-
-    read: int = 0
-    #: Per plugin: records its replay routed (or that it no longer matched), and are resolved.
-    replayed: Counter[str] = field(default_factory=Counter)
-    #: Per plugin: records that failed again, back in the DLQ.
-    failed_again: Counter[str] = field(default_factory=Counter)
-    #: Per plugin: records that failed their last replay (``--max-attempts``), now ``replay_exhausted``.
-    exhausted: Counter[str] = field(default_factory=Counter)
-    #: Per reason: invalid-input and exhausted records, untouched.
-    left_alone: Counter[str] = field(default_factory=Counter)
-    #: Plugin failures that ``--reason``/``--plugin`` did not select, copied to the end of the DLQ.
-    not_selected: int = 0
-    #: Plugin failures outside ``--since``/``--until``, copied to the end of the DLQ.
-    outside_window: int = 0
-    #: Per plugin: failures of a plugin not running here, copied to the end of the DLQ.
-    unavailable: Counter[str] = field(default_factory=Counter)
-    #: Records the replayed plugins sent, per topic.
-    routed_by_topic: Counter[str] = field(default_factory=Counter)
-    committed: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "read": self.read,
-            "replayed": dict(self.replayed),
-            "failed_again": dict(self.failed_again),
-            "exhausted": dict(self.exhausted),
-            "left_alone": dict(self.left_alone),
-            "not_selected": self.not_selected,
-            "outside_window": self.outside_window,
-            "unavailable": dict(self.unavailable),
-            "routed_by_topic": dict(self.routed_by_topic),
-            "committed_offsets": self.committed,
-        }
 
 
 class _ReplayOutbox(KafkaOutbox):
@@ -439,22 +398,3 @@ class Replayer:
             headers.append((HEADER_DLQ_ERROR, error[:MAX_ERROR_LENGTH].encode()))
         self._outbox.exhausting = False  # the reason, if any, is set here
         self._outbox.dead_letter(self.dlq_topic, record.key, record.value, headers)
-
-
-def replay_group(config: PipelineConfig, group_id: str | None = None) -> str:
-    """The consumer group of replays: ``group_id``, else ``<kafka.group_id>.replay``."""
-    return group_id or f"{config.kafka.group_id}.replay"
-
-
-async def remaining(consumer: Any) -> int:
-    """Records between the consumer's position and the high watermark of each assigned partition.
-
-    The high watermark is the last fetch response's: ListOffsets is not
-    trusted (the embedded broker answers it with a batch's base offset).
-    """
-    left = 0
-    for tp in consumer.assignment():
-        highwater = consumer.highwater(tp)
-        if highwater is not None:
-            left += max(0, highwater - await consumer.position(tp))
-    return left

@@ -17,13 +17,13 @@ from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._domain import Domain
-from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._errors import WorkerError
 from kafka_pipeline._loading import discover, strict_mode, topics_of
 from kafka_pipeline._logs import redact
 from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
+from kafka_pipeline._observability.tracing import Tracing, tracing_from_environment
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._sinks.delta import DeltaWriter
 from kafka_pipeline._sinks.sink import Sink
@@ -34,6 +34,7 @@ from kafka_pipeline._worker.memory import limit_heap_growth
 from kafka_pipeline._worker.rebalance import Rebalancer
 from kafka_pipeline._worker.reload import LivePlugins, Reloader
 from kafka_pipeline._worker.signals import WorkerSignals
+from kafka_pipeline._worker.traced import batch_processor, routing_engine
 
 log = logging.getLogger("kafka_pipeline.worker")
 
@@ -53,6 +54,7 @@ class WorkerOptions:
         reload_interval: seconds between two looks at ``config_file``; None: on SIGHUP only.
         sinks: where the standard processing stores results; default: the
             domain's Delta tables under ``delta.root``.
+        tracing: OpenTelemetry spans; default: as the ``OTEL_*`` variables say (usually none).
     """
 
     create_topics: bool = False
@@ -63,6 +65,7 @@ class WorkerOptions:
     config_file: ConfigFile | None = None
     reload_interval: float | None = 1.0
     sinks: Sequence[Sink] | None = None
+    tracing: Tracing | None = None
 
 
 class Worker:
@@ -217,13 +220,17 @@ class Worker:
         stack.push_async_callback(close_quietly, consumer.stop)
 
         registry = self._registry
-        engine = RoutingEngine(
+        tracing = options.tracing or tracing_from_environment()
+        if tracing is not None:
+            stack.callback(tracing.close)  # runs after the plugins stopped: their spans are exported too
+        engine = routing_engine(
             registry.plugins,
             config,
             outbox,
             self.stats,
             dlq_topic=self.dlq_topic,
             clock=options.breaker_clock,
+            tracing=tracing,
         )
         live = self._live = LivePlugins(
             self.domain.name, config, registry, engine, outbox, self.stats, asyncio.Lock()
@@ -239,7 +246,7 @@ class Worker:
             max_seconds=config.delta.flush_max_seconds,
         )
         checkpoint.listeners = self._listeners
-        batch = BatchProcessor(
+        batch = batch_processor(
             self.domain,
             engine,
             outbox,
@@ -247,6 +254,7 @@ class Worker:
             checkpoint=checkpoint,
             stats=self.stats,
             dlq_topic=self.dlq_topic,
+            tracing=tracing,
         )
         rebalancer = Rebalancer(
             lock=live.lock,

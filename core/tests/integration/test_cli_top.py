@@ -60,6 +60,7 @@ def test_once_prints_each_plugin_with_its_breaker_the_dlq_delta_and_lag(served: 
         "circuit_open": "1",
         "invalid_json": "1",
         "plugin_error": "2",
+        "replay_exhausted": "0",
         "schema": "0",
     }
     assert {table: cells[0] for table, cells in delta.items()} == {"parcels": "7", "parcels_failed": "2"}

@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner, Result
 from distributions import forget_modules
 from fake_plugins import PERMANENT_FAILURES, RED_ROUTER, Site
+from integration.parcels import install_parcels
 from widget_domain import install_gadgets, install_widgets
 
 from kafka_pipeline._cli import main
@@ -68,6 +69,17 @@ def gadgets(site: Site) -> ModuleType:
     install_gadgets(site.root)
     site.modules.append("gadgets_domain")
     return importlib.import_module("gadgets_domain")
+
+
+@pytest.fixture
+def parcels(site: Site) -> ModuleType:
+    """The integration tests' ``parcels`` domain and plugins installed; the module holds ``PARCELS``.
+
+    Its model has a column of every kind (ints, datetimes, enums, nested models, lists).
+    """
+    install_parcels(site.root)
+    site.modules += ["parcels_domain", "parcels_plugins"]
+    return importlib.import_module("parcels_domain")
 
 
 @pytest.fixture

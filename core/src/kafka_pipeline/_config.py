@@ -160,6 +160,9 @@ class ResilienceSettings(_Strict):
     retry_backoff_seconds: float = Field(default=0.05, ge=0)
     breaker_failure_threshold: int = Field(default=5, gt=0)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    #: How long each plugin's start() and stop() may take: a start that takes longer fails
+    #: (the plugin does not run; strict mode: the worker exits 1), a stop is abandoned.
+    lifecycle_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 class PluginSettings(_Strict):

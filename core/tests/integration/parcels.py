@@ -4,7 +4,8 @@ The model has one field of each kind the Delta schema derivation handles
 (Enum, Literal, datetime, nested model, list, computed field). The plugins
 are the cast of the worker's tests: two well-behaved rules, and the broken
 ones (a plugin that raises, one that hangs, one whose decision raises,
-``rogue``, which raises what no plugin should), plus
+``rogue``, which raises what no plugin should, ``stubborn``, which hangs and
+ignores cancellation), plus
 ``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
 far a worker process has got.
 """
@@ -260,6 +261,43 @@ class Rogue(RoutingPlugin):
         self.send_to_topic(self.config.topic, message)
 
 
+class Stubborn(RoutingPlugin):
+    """Hangs in the hook ``hang_in`` names (``start``, ``stop`` or ``route``), catching every
+    cancellation unless ``swallow`` is off; otherwise forwards parcels tagged 'stubborn'."""
+
+    name = "stubborn"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        hang_in: str = ""
+        swallow: bool = True
+        topic: str = "parcels.stubborn"
+
+    async def hang(self):
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if not self.config.swallow:
+                    raise
+
+    async def start(self):
+        if self.config.hang_in == "start":
+            await self.hang()
+
+    async def stop(self):
+        if self.config.hang_in == "stop":
+            await self.hang()
+
+    def should_route(self, message):
+        return "stubborn" in message.tags
+
+    async def route(self, message):
+        if self.config.hang_in == "route":
+            await self.hang()
+        self.send_to_topic(self.config.topic, message)
+
+
 class Nosy(RoutingPlugin):
     """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
 
@@ -284,6 +322,7 @@ PLUGINS = {
     "tally": "Tally",
     "nosy": "Nosy",
     "rogue": "Rogue",
+    "stubborn": "Stubborn",
 }
 
 

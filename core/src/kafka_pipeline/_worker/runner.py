@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,10 +266,14 @@ class Worker:
 
         registry.attach(outbox)
         stack.push_async_callback(self._stop_plugins)
-        failed = await registry.start()
+        failed = await self._unless_stopped(registry.start())
         if failed and strict_mode(config):
             names = ", ".join(sorted(failed))
             raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
+        if failed:  # like any plugin that cannot run: logged at ERROR (by the registry), then left out
+            for name in failed:
+                registry.unregister(name)
+            engine.replace_plugins(registry.plugins, config)
         if options.config_file is not None:
             watch = self._reloader.watch(options.config_file, self._hangup, options.reload_interval)
             stack.push_async_callback(_cancel, asyncio.create_task(watch))
@@ -285,6 +289,22 @@ class Worker:
             config.delta.root,
         )
         return consumer, batch, checkpoint, rebalancer, outbox
+
+    async def _unless_stopped(
+        self, starting: Coroutine[Any, Any, dict[str, BaseException]]
+    ) -> dict[str, BaseException]:
+        """The plugins' start, given up when a stop is requested meanwhile: a SIGTERM does not wait."""
+        task = asyncio.ensure_future(starting)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        log.warning("stop requested while plugins were starting: not waiting for them")
+        await _cancel(task)
+        return {}
 
     async def _stop_plugins(self) -> None:
         # The registry in place at the end: a reload may have swapped the one started with.

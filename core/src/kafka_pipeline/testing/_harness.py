@@ -137,7 +137,9 @@ class RoutingHarness(Generic[T]):
             installation = self._installation or discover(self.config)
             registry: PluginRegistry[T] = installation.registry(self.domain.name, raise_errors=True)
         else:
-            registry = PluginRegistry(self.domain.name)
+            registry = PluginRegistry(
+                self.domain.name, lifecycle_timeout=self.config.resilience.lifecycle_timeout_seconds
+            )
             for item in plugins:
                 if isinstance(item, RoutingPlugin):
                     plugin = item

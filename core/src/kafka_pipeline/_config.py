@@ -188,6 +188,10 @@ class WorkerSettings(_Strict):
     #: One attempt's wait for the broker: a routed batch's acknowledgement, an offset commit.
     #: 40 s is aiokafka's own request timeout.
     delivery_timeout_seconds: float = Field(default=40.0, gt=0)
+    #: An event-loop stall this long is logged, naming the plugin that was running, and counted.
+    stall_warning_seconds: float = Field(default=1.0, gt=0)
+    #: A stall this long makes /healthz answer 503 until the worker is restarted.
+    stall_unhealthy_seconds: float = Field(default=60.0, gt=0)
 
 
 class MetricsSettings(_Strict):

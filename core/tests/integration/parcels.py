@@ -5,7 +5,7 @@ The model has one field of each kind the Delta schema derivation handles
 are the cast of the worker's tests: two well-behaved rules, and the broken
 ones (a plugin that raises, one that hangs, one whose decision raises,
 ``rogue``, which raises what no plugin should, ``stubborn``, which hangs and
-ignores cancellation), plus
+ignores cancellation, ``blocker``, which blocks the event loop), plus
 ``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
 far a worker process has got.
 """
@@ -70,6 +70,7 @@ PARCELS = Domain(
 PLUGINS_MODULE = '''
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -298,6 +299,22 @@ class Stubborn(RoutingPlugin):
         self.send_to_topic(self.config.topic, message)
 
 
+class Blocker(RoutingPlugin):
+    """Blocks the event loop with ``time.sleep(seconds)`` in route, for parcels tagged 'block'."""
+
+    name = "blocker"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        seconds: float = 2.0
+
+    def should_route(self, message):
+        return "block" in message.tags
+
+    async def route(self, message):
+        time.sleep(self.config.seconds)
+
+
 class Nosy(RoutingPlugin):
     """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
 
@@ -323,6 +340,7 @@ PLUGINS = {
     "nosy": "Nosy",
     "rogue": "Rogue",
     "stubborn": "Stubborn",
+    "blocker": "Blocker",
 }
 
 

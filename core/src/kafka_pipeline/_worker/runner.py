@@ -24,6 +24,7 @@ from kafka_pipeline._logs import redact
 from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
+from kafka_pipeline._observability.watchdog import LoopWatchdog, WatchdogCollector
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._sinks.delta import DeltaWriter
 from kafka_pipeline._sinks.sink import Sink
@@ -140,6 +141,11 @@ class Worker:
         self._reloader: Reloader | None = None
         #: The metrics endpoint while :meth:`run` runs, when ``metrics.port`` is set.
         self.metrics: MetricsServer | None = None
+        #: Watches the event loop for stalls while :meth:`run` runs; its health is ``/healthz``'s.
+        self.watchdog = LoopWatchdog(
+            warn_seconds=config.worker.stall_warning_seconds,
+            unhealthy_seconds=config.worker.stall_unhealthy_seconds,
+        )
 
     @classmethod
     def from_config(cls, config: PipelineConfig, domain: str, **options: Any) -> Worker:
@@ -182,6 +188,8 @@ class Worker:
         self._running = True
         limit_heap_growth()
         async with contextlib.AsyncExitStack() as stack:
+            self.watchdog.start(asyncio.get_running_loop())
+            stack.callback(self.watchdog.stop)
             if handle_signals:
                 signals = WorkerSignals(
                     stop=self.request_stop, stopping=lambda: self.stopping, hangup=self._on_hangup
@@ -373,7 +381,10 @@ class Worker:
         settings = self.config.metrics
         assert settings.port is not None
         collectors = metrics_registry(self.stats, self.domain.name, lambda: self.readiness().ready)
-        server = MetricsServer(collectors, self.readiness, host=settings.host, port=settings.port)
+        collectors.register(WatchdogCollector(self.watchdog))
+        server = MetricsServer(
+            collectors, self.readiness, host=settings.host, port=settings.port, health=self.watchdog.health
+        )
         server.start()
         self.metrics = server
         # Shutting the server down waits for its thread: not on the loop.

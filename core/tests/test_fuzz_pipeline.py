@@ -198,10 +198,16 @@ def rig(
     return Rig(domain, batch, outbox, writer, sample, fields, outcomes=OUTCOMES.setdefault(name, Counter()))
 
 
-def run_inputs(rig: Rig, values: list[bytes | None]) -> None:
-    """Process ``values`` as one poll batch, flush, and check that each ended in exactly one outcome."""
+def run_inputs(rig: Rig, values: list[bytes | None], traceparent: bytes | None = None) -> None:
+    """Process ``values`` as one poll batch, flush, and check that each ended in exactly one outcome.
+
+    ``traceparent``: a header every record of the batch carries (valid, invalid or junk).
+    """
     first = rig.offset
-    records = [SimpleNamespace(offset=first + i, key=b"k", value=v) for i, v in enumerate(values)]
+    headers = [] if traceparent is None else [("traceparent", traceparent), ("tracestate", b"k=v")]
+    records = [
+        SimpleNamespace(offset=first + i, key=b"k", value=v, headers=headers) for i, v in enumerate(values)
+    ]
     rig.offset += len(values)
 
     async def process() -> dict[int, str]:
@@ -218,17 +224,17 @@ def run_inputs(rig: Rig, values: list[bytes | None]) -> None:
     invalid: dict[int, str] = {}
     plugin_dlq: Counter[str] = Counter()
     for record in rig.outbox.take():
-        headers = dict(record.headers)
+        dlq_headers = dict(record.headers)
         if record.plugin is not None:
             continue
-        if HEADER_DLQ_PLUGIN in headers:
-            plugin_dlq[headers[HEADER_DLQ_REASON].decode()] += 1
+        if HEADER_DLQ_PLUGIN in dlq_headers:
+            plugin_dlq[dlq_headers[HEADER_DLQ_REASON].decode()] += 1
             continue
-        offset = int(headers["x-source-offset"])
+        offset = int(dlq_headers["x-source-offset"])
         assert offset not in invalid, f"offset {offset} parked twice as invalid"
-        reason = headers[HEADER_DLQ_REASON].decode()
+        reason = dlq_headers[HEADER_DLQ_REASON].decode()
         assert reason in {r.value for r in DlqReason}
-        unstorable = b"a Delta table cannot store it" in headers[HEADER_DLQ_ERROR]
+        unstorable = b"a Delta table cannot store it" in dlq_headers[HEADER_DLQ_ERROR]
         invalid[offset] = f"{reason} (unstorable value)" if unstorable else reason
     for offset in range(first, rig.offset):
         ends = [stored[offset]] if offset in stored else []
@@ -251,9 +257,17 @@ def mutate(rig: Rig, seed: int, changes: list[tuple[int, Any, bool]]) -> bytes:
     return json.dumps(message).encode()
 
 
-@given(values=st.lists(st.none() | st.binary(max_size=300), min_size=1, max_size=4))
-def test_random_bytes_end_in_exactly_one_outcome(rig: Rig, values: list[bytes | None]) -> None:
-    run_inputs(rig, values)
+#: A source record's ``traceparent``: none, valid, or anything at all.
+traceparents = (
+    st.none() | st.just(b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01") | st.binary(max_size=60)
+)
+
+
+@given(values=st.lists(st.none() | st.binary(max_size=300), min_size=1, max_size=4), traceparent=traceparents)
+def test_random_bytes_end_in_exactly_one_outcome(
+    rig: Rig, values: list[bytes | None], traceparent: bytes | None
+) -> None:
+    run_inputs(rig, values, traceparent)
 
 
 @given(values=st.lists(json_values, min_size=1, max_size=4))

@@ -178,3 +178,25 @@ def bench(session: nox.Session) -> None:
     install_core(session, "dev")
     install_plugins(session)
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """The property tests at length: random bytes, random JSON and mutated results through the worker's
+    pieces (parse, validate, route, the Delta row) for the test domain and the real ones; not part of CI.
+
+    ``FUZZ_EXAMPLES`` (default 1000) examples per test and domain. Prints how many examples ran
+    (hypothesis's statistics) and the inputs by outcome: stored, skipped, or the DLQ and its reason.
+    """
+    install_core(session)
+    install_plugins(session)
+    session.run(
+        "pytest",
+        "core/tests/test_fuzz_pipeline.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--hypothesis-show-statistics",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "fuzz"},
+    )

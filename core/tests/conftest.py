@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -19,10 +20,30 @@ import yaml
 from click.testing import CliRunner, Result
 from distributions import forget_modules
 from fake_plugins import PERMANENT_FAILURES, RED_ROUTER, Site
+from fuzz_outcomes import report
+from hypothesis import HealthCheck, settings
+from integration.parcels import install_parcels
 from widget_domain import install_gadgets, install_widgets
 
 from kafka_pipeline._cli import main
 from kafka_pipeline._discovery import ENV_LOAD_PLUGINS, ENV_STRICT_PLUGINS
+
+# Property tests: a few examples in the normal suite; `nox -s fuzz` runs the `fuzz` profile.
+settings.register_profile(
+    "ci", max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "1000")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    report(terminalreporter)
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +89,17 @@ def gadgets(site: Site) -> ModuleType:
     install_gadgets(site.root)
     site.modules.append("gadgets_domain")
     return importlib.import_module("gadgets_domain")
+
+
+@pytest.fixture
+def parcels(site: Site) -> ModuleType:
+    """The integration tests' ``parcels`` domain and plugins installed; the module holds ``PARCELS``.
+
+    Its model has a column of every kind (ints, datetimes, enums, nested models, lists).
+    """
+    install_parcels(site.root)
+    site.modules += ["parcels_domain", "parcels_plugins"]
+    return importlib.import_module("parcels_domain")
 
 
 @pytest.fixture

@@ -201,6 +201,9 @@ class ResilienceSettings(_Strict):
     retry_backoff_seconds: float = Field(default=0.05, ge=0)
     breaker_failure_threshold: int = Field(default=5, gt=0)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    #: How long each plugin's start() and stop() may take: a start that takes longer fails
+    #: (the plugin does not run; strict mode: the worker exits 1), a stop is abandoned.
+    lifecycle_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 class PluginSettings(_Strict):
@@ -226,6 +229,10 @@ class WorkerSettings(_Strict):
     #: One attempt's wait for the broker: a routed batch's acknowledgement, an offset commit.
     #: 40 s is aiokafka's own request timeout.
     delivery_timeout_seconds: float = Field(default=40.0, gt=0)
+    #: An event-loop stall this long is logged, naming the plugin that was running, and counted.
+    stall_warning_seconds: float = Field(default=1.0, gt=0)
+    #: A stall this long makes /healthz answer 503 until the worker is restarted.
+    stall_unhealthy_seconds: float = Field(default=60.0, gt=0)
 
 
 class MetricsSettings(_Strict):

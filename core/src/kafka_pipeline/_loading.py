@@ -109,7 +109,9 @@ class Installation:
         """
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
-        registry: PluginRegistry[Any] = PluginRegistry(domain)
+        registry: PluginRegistry[Any] = PluginRegistry(
+            domain, lifecycle_timeout=self.config.resilience.lifecycle_timeout_seconds
+        )
         for rec in self.plugin_records:
             if not rec.usable or domain not in rec.domains or rec.plugin_class is None:
                 continue

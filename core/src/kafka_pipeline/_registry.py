@@ -8,6 +8,7 @@ plain loop over functions instead of a ``pm.hook.x(...)`` fan-out.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import inspect
 import logging
@@ -18,6 +19,7 @@ from typing import Any, Final, Generic, TypeVar, cast
 import pluggy
 
 from kafka_pipeline import hookspecs
+from kafka_pipeline._deadline import guarded
 from kafka_pipeline._errors import PluginLoadError
 from kafka_pipeline._plugin import RouteSender, RoutingPlugin
 from kafka_pipeline.hookspecs import HOOK_NAMES, PROJECT_NAME
@@ -25,6 +27,9 @@ from kafka_pipeline.hookspecs import HOOK_NAMES, PROJECT_NAME
 log = logging.getLogger("kafka_pipeline.registry")
 
 T = TypeVar("T")
+
+#: How long a plugin's ``start`` or ``stop`` may take (``resilience.lifecycle_timeout_seconds``).
+DEFAULT_LIFECYCLE_TIMEOUT: Final = 30.0
 
 _REQUIRED_HOOKS = ("should_route", "route")
 _ASYNC_HOOKS = frozenset({"route", "start", "stop"})
@@ -100,6 +105,12 @@ def _check_arity(cls: type, hook: str, impl: object, plugin: str) -> None:
         ) from None
 
 
+def _own_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` is this task being cancelled (the worker stopping), not a plugin's own raise."""
+    task = asyncio.current_task()
+    return isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling() > 0
+
+
 class _RoutingPluginManager(pluggy.PluginManager):
     """Counts a plain override of a hook method as its implementation.
 
@@ -146,10 +157,14 @@ class RegisteredPlugin(Generic[T]):
 
 
 class PluginRegistry(Generic[T]):
-    """The routing plugins of one domain, ordered by priority (higher first, ties by name)."""
+    """The routing plugins of one domain, ordered by priority (higher first, ties by name).
 
-    def __init__(self, domain: str) -> None:
+    ``lifecycle_timeout``: the seconds each plugin's ``start`` and ``stop`` may take.
+    """
+
+    def __init__(self, domain: str, *, lifecycle_timeout: float = DEFAULT_LIFECYCLE_TIMEOUT) -> None:
         self.domain = domain
+        self.lifecycle_timeout = lifecycle_timeout
         self._pm = _RoutingPluginManager(PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._priorities: dict[str, int] = {}
@@ -237,14 +252,38 @@ class PluginRegistry(Generic[T]):
     ) -> dict[str, BaseException]:
         impls = {i.plugin_name: i.function for i in getattr(self._pm.hook, hook).get_hookimpls()}
         errors: dict[str, BaseException] = {}
+        timeout = self.lifecycle_timeout
         for p in plugins:
             fn = impls.get(p.name)
             if fn is None:
                 continue
+
+            def ignored(name: str = p.name) -> None:
+                log.error(
+                    "plugin %s caught the cancellation of its %s and went on waiting; abandoned it "
+                    "(let asyncio.CancelledError propagate)",
+                    name,
+                    hook,
+                    extra={"plugin": name},
+                )
+
             try:
-                await fn()
-            except Exception as exc:  # one plugin's lifecycle never stops the others'
-                log.exception("plugin %s failed in %s", p.name, hook, extra={"plugin": p.name})
+                async with asyncio.timeout(timeout):
+                    await guarded(fn(), ignored)
+            except TimeoutError as exc:
+                log.error(
+                    "plugin %s: %s did not finish within %gs (resilience.lifecycle_timeout_seconds); %s",
+                    p.name,
+                    hook,
+                    timeout,
+                    "it does not run" if hook == "start" else "abandoned it",
+                    extra={"plugin": p.name},
+                )
+                errors[p.name] = exc
+            except BaseException as exc:  # one plugin's lifecycle never stops the others'
+                if _own_cancellation(exc):
+                    raise
+                log.error("plugin %s failed in %s", p.name, hook, exc_info=exc, extra={"plugin": p.name})
                 errors[p.name] = exc
         return errors
 

@@ -3,7 +3,9 @@
 The model has one field of each kind the Delta schema derivation handles
 (Enum, Literal, datetime, nested model, list, computed field). The plugins
 are the cast of the worker's tests: two well-behaved rules, and the broken
-ones (a plugin that raises, one that hangs, one whose decision raises), plus
+ones (a plugin that raises, one that hangs, one whose decision raises,
+``rogue``, which raises what no plugin should, ``stubborn``, which hangs and
+ignores cancellation, ``blocker``, which blocks the event loop), plus
 ``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
 far a worker process has got.
 """
@@ -68,6 +70,7 @@ PARCELS = Domain(
 PLUGINS_MODULE = '''
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -218,6 +221,100 @@ class Tally(RoutingPlugin):
         Path(self.config.path).write_text(f"{self.seen} stopped")
 
 
+class Rogue(RoutingPlugin):
+    """Does what a parcel's ``rogue:<act>`` tag says, in ``route`` (or ``rogue-decision:<act>``, in
+    ``should_route``): raise SystemExit(3), KeyboardInterrupt or CancelledError, the same after a
+    first await (``late-exit``), send with a header name that is not a str (``bad-header``); any
+    other act forwards the parcel."""
+
+    name = "rogue"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        topic: str = "parcels.rogue"
+
+    @staticmethod
+    def act(message, prefix):
+        return next((t.removeprefix(prefix) for t in message.tags if t.startswith(prefix)), None)
+
+    @staticmethod
+    def misbehave(act):
+        if act == "exit":
+            raise SystemExit(3)
+        if act == "interrupt":
+            raise KeyboardInterrupt
+        if act == "cancel":
+            raise asyncio.CancelledError
+
+    def should_route(self, message):
+        self.misbehave(self.act(message, "rogue-decision:"))
+        return self.act(message, "rogue:") is not None
+
+    async def route(self, message):
+        act = self.act(message, "rogue:")
+        if act == "late-exit":
+            await asyncio.sleep(0)
+            raise SystemExit(4)
+        self.misbehave(act)
+        if act == "bad-header":
+            self.send_to_topic(self.config.topic, message, headers={1: "x"})
+            return
+        self.send_to_topic(self.config.topic, message)
+
+
+class Stubborn(RoutingPlugin):
+    """Hangs in the hook ``hang_in`` names (``start``, ``stop`` or ``route``), catching every
+    cancellation unless ``swallow`` is off; otherwise forwards parcels tagged 'stubborn'."""
+
+    name = "stubborn"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        hang_in: str = ""
+        swallow: bool = True
+        topic: str = "parcels.stubborn"
+
+    async def hang(self):
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if not self.config.swallow:
+                    raise
+
+    async def start(self):
+        if self.config.hang_in == "start":
+            await self.hang()
+
+    async def stop(self):
+        if self.config.hang_in == "stop":
+            await self.hang()
+
+    def should_route(self, message):
+        return "stubborn" in message.tags
+
+    async def route(self, message):
+        if self.config.hang_in == "route":
+            await self.hang()
+        self.send_to_topic(self.config.topic, message)
+
+
+class Blocker(RoutingPlugin):
+    """Blocks the event loop with ``time.sleep(seconds)`` in route, for parcels tagged 'block'."""
+
+    name = "blocker"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        seconds: float = 2.0
+
+    def should_route(self, message):
+        return "block" in message.tags
+
+    async def route(self, message):
+        time.sleep(self.config.seconds)
+
+
 class Nosy(RoutingPlugin):
     """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
 
@@ -241,6 +338,9 @@ PLUGINS = {
     "dawdle": "Dawdle",
     "tally": "Tally",
     "nosy": "Nosy",
+    "rogue": "Rogue",
+    "stubborn": "Stubborn",
+    "blocker": "Blocker",
 }
 
 

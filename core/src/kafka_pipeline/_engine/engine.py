@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from time import perf_counter
 from typing import Any, cast
 
 from kafka_pipeline._config import PipelineConfig
+from kafka_pipeline._deadline import Ignored, drive, guarded
 from kafka_pipeline._dlq import DlqReason, describe_exception, dlq_headers
 from kafka_pipeline._engine.resilience import BreakerState, CircuitBreaker, PluginPolicy
 from kafka_pipeline._envelope import SourceRecord, current_source
@@ -95,37 +95,15 @@ class _Started:
         #: When a timed attempt began (``perf_counter``); None when it is not timed.
         self.began = began
 
-    async def finish(self) -> None:
-        """Let the attempt run to its end under the caller's timeout (or raise its error)."""
+    async def finish(self, ignored: Ignored) -> None:
+        """Let the attempt run to its end under the caller's timeout (or raise its error).
+
+        ``ignored``: told when the plugin swallows the timeout's cancellation (it is closed then).
+        """
         if self.error is not None:
             raise self.error
         if self.suspended is not None:
-            await _resume(*self.suspended)
-
-
-@types.coroutine
-def _resume(step: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, None]:
-    """Drive ``step``, which suspended by yielding ``yielded``, to its end: as ``await`` would.
-
-    What the event loop sends or throws in (results, ``CancelledError`` from a
-    timeout) is passed on to ``step``.
-    """
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            step.close()
-            raise
-        except BaseException as exc:
-            try:
-                yielded = step.throw(exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                yielded = step.send(sent)
-            except StopIteration:
-                return
+            await drive(*self.suspended, ignored)
 
 
 class PluginSlot:
@@ -186,6 +164,15 @@ class PluginSlot:
     def timed(self) -> bool:
         """Whether the match just counted is one to time."""
         return self.stats.matched % self.sample_every == self.sample_first
+
+    def ignored_cancellation(self) -> None:
+        """Its ``route`` caught the cancellation of a timeout and waited again: it was closed."""
+        log.error(
+            "plugin %s caught the cancellation of its timed-out route and went on waiting; "
+            "abandoned that call (let asyncio.CancelledError propagate)",
+            self.name,
+            extra={"plugin": self.name},
+        )
 
 
 class RoutingEngine:
@@ -392,9 +379,9 @@ class RoutingEngine:
                     try:
                         if attempt == 0 and started is not None:
                             mark = started.mark
-                            await started.finish()
+                            await started.finish(slot.ignored_cancellation)
                         else:
-                            returned = await slot.route(message)
+                            returned = await guarded(slot.route(message), slot.ignored_cancellation)
                             if returned is not None:
                                 slot.returned(returned)
                     finally:

@@ -68,6 +68,7 @@ class _Server(ThreadingHTTPServer):
 
     registry: CollectorRegistry
     readiness: Callable[[], Readiness]
+    health: Callable[[], Readiness] | None
 
     def __init__(self, address: tuple[str, int], max_connections: int, timeout_seconds: float) -> None:
         super().__init__(address, _Handler)
@@ -125,7 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._reply(200, encoder(self.server.registry), content_type)
         elif path == "/healthz":
-            self._json(200, {"status": "alive"})
+            health = self.server.health() if self.server.health is not None else Readiness(True)
+            if health.ready:
+                self._json(200, {"status": "alive"})
+            else:
+                self._json(503, {"status": "unhealthy", "reasons": list(health.reasons)})
         elif path == "/readyz":
             try:
                 state = self.server.readiness()
@@ -151,7 +156,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class MetricsServer:
-    """Serves ``registry`` at ``/metrics``, ``/healthz`` (alive) and ``/readyz`` (``readiness()``).
+    """Serves ``registry`` at ``/metrics``, ``/healthz`` and ``/readyz`` (``readiness()``).
+
+    ``/healthz`` answers 200 while ``health()`` is ready (always, without
+    ``health``), else 503 with its reasons: the orchestrator should restart.
 
     ``port=0`` picks a free port; :attr:`port` tells which. :meth:`start`
     raises :class:`MetricsServerError` when the address is taken, and logs
@@ -169,9 +177,11 @@ class MetricsServer:
         port: int = 0,
         max_connections: int = MAX_CONNECTIONS,
         timeout_seconds: float = TIMEOUT_SECONDS,
+        health: Callable[[], Readiness] | None = None,
     ) -> None:
         self._registry = registry
         self._readiness = readiness
+        self._health = health
         self.host = host
         self.port = port
         self.max_connections = max_connections
@@ -202,6 +212,7 @@ class MetricsServer:
             ) from exc
         server.registry = self._registry
         server.readiness = self._readiness
+        server.health = self._health
         self.port = int(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(

@@ -32,8 +32,9 @@ from kafka_pipeline._errors import DeltaWriteError
 from kafka_pipeline._sinks.evolution import conform
 from kafka_pipeline._sinks.rows import RowBuffer
 from kafka_pipeline._sinks.schema import model_columns, table_schema
-from kafka_pipeline._sinks.sink import FlushResult
+from kafka_pipeline._sinks.sink import FlushResult, ValueCheck
 from kafka_pipeline._sinks.storage import prepare_tables
+from kafka_pipeline._sinks.values import storable_check
 
 log = logging.getLogger("kafka_pipeline.worker.delta_writer")
 
@@ -96,6 +97,7 @@ class DeltaWriter:
             t: RowBuffer(source_topic, columns, schema) for t in sorted(set(tables))
         }
         self.uris: dict[str, str] = {t: table_uri(root, t) for t in self.buffers}
+        self._value_check = storable_check(model)
         self._handles: dict[str, DeltaTable] = {}
         # table -> source partition -> last offset the table holds (-1: none).
         self._written: dict[str, dict[int, int]] = {t: {} for t in self.buffers}
@@ -124,6 +126,10 @@ class DeltaWriter:
         Raises :class:`~kafka_pipeline._sinks.storage.StorageError` listing every problem.
         """
         await asyncio.to_thread(prepare_tables, self._settings, self._options or {}, self.uris, self._model)
+
+    @property
+    def value_check(self) -> ValueCheck | None:
+        return self._value_check
 
     @property
     def pending_rows(self) -> int:

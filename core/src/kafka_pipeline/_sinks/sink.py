@@ -10,11 +10,22 @@ again everything since the last committed offset).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kafka_pipeline._envelope import SourceRecord
+
+
+class Unstorable(NamedTuple):
+    """Why a sink cannot store a valid message: the field (a dotted path) and what is wrong with it."""
+
+    field: str
+    problem: str
+
+
+#: ``check(message)``: None when the sink can store the message, else why not.
+ValueCheck = Callable[[Any], Unstorable | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,16 @@ class Sink(Protocol):
         Called once per stored message, on the event loop: keep it cheap.
         ``routed_to``: the topics the plugins sent it to; ``ingested_at_us``:
         when its batch was consumed (microseconds since the epoch).
+        """
+        ...
+
+    @property
+    def value_check(self) -> ValueCheck | None:
+        """A cheap check of a valid message's values against what this sink can store; None: it stores any.
+
+        The loop calls it before routing a message it would hand to :meth:`add`,
+        and sends a message it refuses to the DLQ (``schema``) instead: a value
+        no retry can store must never reach a flush.
         """
         ...
 

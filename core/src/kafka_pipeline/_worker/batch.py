@@ -1,8 +1,9 @@
 """One poll batch through the pipeline: validate, route, hand to the sinks, note the offsets.
 
-Per source record: validate it (invalid input goes to the DLQ), route it
-through the plugins, hand it to every sink when its domain stores it, and
-advance the checkpoint. Nothing here is durable yet: the
+Per source record: validate it (invalid input goes to the DLQ, and so does
+a valid message its table cannot store), route it through the plugins,
+hand it to every sink when its domain stores it, and advance the checkpoint.
+Nothing here is durable yet: the
 :class:`~kafka_pipeline._worker.checkpoint.Checkpoint` commits it.
 """
 
@@ -23,6 +24,7 @@ from kafka_pipeline._envelope import SourceRecord, trace_context
 from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._sinks.sink import Sink
+from kafka_pipeline._sinks.values import all_of, describe_unstorable
 from kafka_pipeline._worker.checkpoint import Checkpoint
 
 log = logging.getLogger("kafka_pipeline.worker.batch")
@@ -47,6 +49,8 @@ class BatchProcessor:
         self.engine = engine
         self._outbox = outbox
         self._sinks = tuple(sinks)
+        #: What the sinks cannot store, checked before routing; None when they store any valid message.
+        self._unstorable = all_of([sink.value_check for sink in self._sinks])
         self._checkpoint = checkpoint
         self._stats = stats
         self._dlq_topic = dlq_topic
@@ -59,6 +63,7 @@ class BatchProcessor:
         trace_id_of = self._domain.trace_id
         table_for = self._domain.table_for
         adders = [sink.add for sink in self._sinks]
+        unstorable = self._unstorable
         route = self.engine.route
         ingested_at_us = time.time_ns() // 1000
         invalid = stored = routed = skipped = 0
@@ -81,6 +86,12 @@ class BatchProcessor:
                 self._reject(record, topic, partition, DlqReason.SCHEMA, describe_exception(exc))
                 invalid += 1
                 continue
+            if table is not None and unstorable is not None:
+                problem = unstorable(message)
+                if problem is not None:
+                    self._reject(record, topic, partition, DlqReason.SCHEMA, describe_unstorable(problem))
+                    invalid += 1
+                    continue
             # Only a record with headers pays for looking for a W3C traceparent among them.
             headers = record.headers
             source = SourceRecord(

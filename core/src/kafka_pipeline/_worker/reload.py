@@ -116,7 +116,9 @@ def prepare_reload(
     if problems:
         raise ReloadError(problems)
 
-    registry: PluginRegistry[Any] = PluginRegistry(domain)
+    registry: PluginRegistry[Any] = PluginRegistry(
+        domain, lifecycle_timeout=config.resilience.lifecycle_timeout_seconds
+    )
     started: set[str] = set()
     changes: list[str] = []
     for entry in fresh.plugins:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
 from kafka_pipeline._observability.tracing import Tracing, tracing_from_environment
+from kafka_pipeline._observability.watchdog import LoopWatchdog, WatchdogCollector
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._sinks.delta import DeltaWriter
 from kafka_pipeline._sinks.sink import Sink
@@ -131,6 +132,11 @@ class Worker:
         self._reloader: Reloader | None = None
         #: The metrics endpoint while :meth:`run` runs, when ``metrics.port`` is set.
         self.metrics: MetricsServer | None = None
+        #: Watches the event loop for stalls while :meth:`run` runs; its health is ``/healthz``'s.
+        self.watchdog = LoopWatchdog(
+            warn_seconds=config.worker.stall_warning_seconds,
+            unhealthy_seconds=config.worker.stall_unhealthy_seconds,
+        )
 
     @classmethod
     def from_config(cls, config: PipelineConfig, domain: str, **options: Any) -> Worker:
@@ -173,6 +179,8 @@ class Worker:
         self._running = True
         limit_heap_growth()
         async with contextlib.AsyncExitStack() as stack:
+            self.watchdog.start(asyncio.get_running_loop())
+            stack.callback(self.watchdog.stop)
             if handle_signals:
                 signals = WorkerSignals(
                     stop=self.request_stop, stopping=lambda: self.stopping, hangup=self._on_hangup
@@ -268,10 +276,14 @@ class Worker:
 
         registry.attach(outbox)
         stack.push_async_callback(self._stop_plugins)
-        failed = await registry.start()
+        failed = await self._unless_stopped(registry.start())
         if failed and strict_mode(config):
             names = ", ".join(sorted(failed))
             raise WorkerError(f"plugins failed to start (strict mode): {names}; see the log above")
+        if failed:  # like any plugin that cannot run: logged at ERROR (by the registry), then left out
+            for name in failed:
+                registry.unregister(name)
+            engine.replace_plugins(registry.plugins, config)
         if options.config_file is not None:
             watch = self._reloader.watch(options.config_file, self._hangup, options.reload_interval)
             stack.push_async_callback(_cancel, asyncio.create_task(watch))
@@ -287,6 +299,22 @@ class Worker:
             config.delta.root,
         )
         return consumer, batch, checkpoint, rebalancer, outbox
+
+    async def _unless_stopped(
+        self, starting: Coroutine[Any, Any, dict[str, BaseException]]
+    ) -> dict[str, BaseException]:
+        """The plugins' start, given up when a stop is requested meanwhile: a SIGTERM does not wait."""
+        task = asyncio.ensure_future(starting)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        log.warning("stop requested while plugins were starting: not waiting for them")
+        await _cancel(task)
+        return {}
 
     async def _stop_plugins(self) -> None:
         # The registry in place at the end: a reload may have swapped the one started with.
@@ -357,7 +385,10 @@ class Worker:
         settings = self.config.metrics
         assert settings.port is not None
         collectors = metrics_registry(self.stats, self.domain.name, lambda: self.readiness().ready)
-        server = MetricsServer(collectors, self.readiness, host=settings.host, port=settings.port)
+        collectors.register(WatchdogCollector(self.watchdog))
+        server = MetricsServer(
+            collectors, self.readiness, host=settings.host, port=settings.port, health=self.watchdog.health
+        )
         server.start()
         self.metrics = server
         # Shutting the server down waits for its thread: not on the loop.

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from kafka_pipeline._config import PipelineConfig, parse_config
 from kafka_pipeline._domain import Domain
@@ -63,6 +64,16 @@ class DispatchResult:
         return [o for o in self.outcomes if o.error is not None]
 
 
+def _unstorable_error(model: type[BaseModel], field: str, problem: str) -> ValidationError:
+    """The worker's reason to park a valid message (``schema``) as a pydantic error, like any invalid one."""
+    error = PydanticCustomError(
+        "unstorable", "{problem}; a Delta table cannot store it", {"problem": problem}
+    )
+    return ValidationError.from_exception_data(
+        model.__name__, [{"type": error, "loc": (field,), "input": None}]
+    )
+
+
 class HarnessFactory(Protocol):
     """What the ``routing_harness`` fixture returns: :class:`RoutingHarness`'s constructor."""
 
@@ -115,6 +126,10 @@ class RoutingHarness(Generic[T]):
             dlq_topic=self.topics.dlq,
             clock=clock,
         )
+        # Here, not at the top: pyarrow is heavy, and the CLI imports the test kit when it starts.
+        from kafka_pipeline._sinks.values import storable_check
+
+        self._unstorable = storable_check(self.domain.model)
         self._offset = 0
 
     def _build(self, plugins: Sequence[PluginSpec] | None) -> PluginRegistry[T]:
@@ -122,7 +137,9 @@ class RoutingHarness(Generic[T]):
             installation = self._installation or discover(self.config)
             registry: PluginRegistry[T] = installation.registry(self.domain.name, raise_errors=True)
         else:
-            registry = PluginRegistry(self.domain.name)
+            registry = PluginRegistry(
+                self.domain.name, lifecycle_timeout=self.config.resilience.lifecycle_timeout_seconds
+            )
             for item in plugins:
                 if isinstance(item, RoutingPlugin):
                     plugin = item
@@ -146,14 +163,26 @@ class RoutingHarness(Generic[T]):
         await self.registry.stop()
 
     def parse(self, message: T | Mapping[str, Any] | str | bytes) -> tuple[T, bytes]:
-        """The validated message and the bytes it would have arrived as."""
+        """The validated message and the bytes it would have arrived as.
+
+        Raises pydantic's ``ValidationError`` when the worker would send the
+        message to the DLQ as invalid (``schema``): it does not fit the model,
+        or its table cannot store one of its values (an integer beyond 64
+        bits, say; the error's type is ``unstorable``).
+        """
         if isinstance(message, self.domain.model):
-            return message, message.model_dump_json().encode()
-        if isinstance(message, Mapping):
+            model, raw = message, message.model_dump_json().encode()
+        elif isinstance(message, Mapping):
             model = self.domain.model.model_validate(message)
-            return model, model.model_dump_json().encode()
-        raw = message.encode() if isinstance(message, str) else bytes(message)  # type: ignore[arg-type]
-        return self.domain.parse(raw), raw
+            raw = model.model_dump_json().encode()
+        else:
+            raw = message.encode() if isinstance(message, str) else bytes(message)  # type: ignore[arg-type]
+            model = self.domain.parse(raw)
+        if self._unstorable is not None and self.domain.table_for(model) is not None:
+            problem = self._unstorable(model)
+            if problem is not None:
+                raise _unstorable_error(self.domain.model, problem.field, problem.problem)
+        return model, raw
 
     async def dispatch(self, message: T | Mapping[str, Any] | str | bytes) -> DispatchResult:
         """Route one message; plugin failures are reported on the result, not raised."""

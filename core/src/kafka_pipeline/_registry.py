@@ -67,7 +67,7 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
         if hook in _ASYNC_HOOKS and not is_async:
             raise PluginLoadError(
                 f"hook {hook!r} of {cls.__qualname__} must be 'async def' "
-                f"(found: def {hook}{inspect.signature(impl)})",
+                f"(found: def {hook}{_signature(impl)})",
                 plugin=name,
             )
         if hook not in _ASYNC_HOOKS and is_async:
@@ -86,7 +86,7 @@ _ARITY: Final = {"should_route": 1, "route": 1, "start": 0, "stop": 0}
 def _check_arity(cls: type, hook: str, impl: object, plugin: str) -> None:
     """Core calls every hook positionally: its parameter may have any name, not any number."""
     try:
-        signature = inspect.signature(impl)  # type: ignore[arg-type]
+        signature = _signature(impl)
     except (TypeError, ValueError):  # a builtin or C callable: nothing to check
         return
     wanted = _ARITY[hook]
@@ -98,6 +98,14 @@ def _check_arity(cls: type, hook: str, impl: object, plugin: str) -> None:
             f"hook {hook!r} of {cls.__qualname__} must take {what} after self (found: def {hook}{signature})",
             plugin=plugin,
         ) from None
+
+
+def _signature(impl: Any) -> inspect.Signature:
+    """The signature as the author wrote it: ``-> bool``, not ``-> 'bool'`` under postponed annotations."""
+    try:
+        return inspect.signature(impl, eval_str=True)
+    except Exception:  # a name only imported under TYPE_CHECKING, say: the annotations as strings
+        return inspect.signature(impl)
 
 
 class _RoutingPluginManager(pluggy.PluginManager):

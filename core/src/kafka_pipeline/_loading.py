@@ -88,6 +88,18 @@ class Installation:
             if r.status in BROKEN and (domain is None or _concerns(r, domain))
         ]
 
+    def shadowing(self, domain: str | None = None) -> list[str]:
+        """One line per entry point that hides a same-named one of another distribution (a warning)."""
+        return [
+            f"{kind} {r.name!r} ({r.distribution or '?'} {r.version or '?'}) shadows {r.name} from "
+            f"{hidden} in {hidden.location or '?'}, which is never loaded; uninstall the one "
+            "you do not mean to run"
+            for kind, recs in (("domain", self.domain_records), ("plugin", self.plugin_records))
+            for r in recs
+            if domain is None or _concerns(r, domain, broken=False)
+            for hidden in r.shadows
+        ]
+
     def unknown_names(self) -> list[str]:
         """One line per name under ``plugins:``, ``load:`` or in the load variable that no plugin has."""
         installed = sorted(r.name for r in self.plugin_records)
@@ -147,9 +159,11 @@ class Installation:
 BROKEN: Final = frozenset({LoadStatus.FAILED, LoadStatus.INCOMPATIBLE, LoadStatus.INVALID_CONFIG})
 
 
-def _concerns(record: DomainRecord | PluginRecord, domain: str) -> bool:
-    """Whether a broken ``record`` may concern ``domain``: a domain does, a plugin of unknown domains too."""
-    return not isinstance(record, PluginRecord) or not record.domains or domain in record.domains
+def _concerns(record: DomainRecord | PluginRecord, domain: str, *, broken: bool = True) -> bool:
+    """Whether ``record`` may concern ``domain``: a plugin of it or of no known domain; a broken domain."""
+    if isinstance(record, DomainRecord):
+        return broken or record.name == domain
+    return not record.domains or domain in record.domains
 
 
 def _no_such_plugin(name: str, installed: list[str]) -> str:
@@ -195,6 +209,8 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
                 extra={"plugin": rec.name},
             )
     installation = Installation(config, domain_records, plugin_records)
+    for line in installation.shadowing():
+        log.warning("%s", line)
     if strict and (problems := installation.problems()):
         raise _strict_failure(problems)
     return installation

@@ -22,9 +22,11 @@ def check(config_path: Path) -> None:
     Checks the file itself, each plugin's own 'config' section against the
     plugin's Config model, every plugin's hook signatures and the core
     version range it requires, and that every name under 'plugins:' and
-    'load:' is an installed plugin. Prints every problem with its path and
-    exits 1, or prints a one-line summary and exits 0. Secrets are never
-    printed.
+    'load:' is an installed plugin (with a "did you mean" for a misspelt
+    one). Prints every problem with its path and exits 1, or prints a
+    one-line summary and exits 0. A plugin that shadows a same-named one of
+    another distribution is a warning on stderr, not a problem. Secrets are
+    never printed.
     """
     try:
         raw = read_config_file(config_path)
@@ -42,6 +44,8 @@ def check(config_path: Path) -> None:
         installation.vet()
     problems += installation.problems()
     problems += installation.unknown_names()
+    for warning in installation.shadowing():
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         click.echo(f"{config_path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
         for problem in problems:

@@ -121,6 +121,20 @@ class Installation:
         """
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
+        registry = self._build(domain)
+        unknown = self.unknown_names()
+        if strict and (problems := self.problems(domain) + unknown):
+            raise _strict_failure(problems)
+        for line in unknown:  # a rule someone expects to run does not: as loud as a skipped plugin
+            log.error("%s", line)
+        return registry
+
+    def vet(self) -> None:
+        """Build every domain's registry, so each plugin's status is what a worker would act on."""
+        for name in self.domains:
+            self._build(name)
+
+    def _build(self, domain: str) -> PluginRegistry[Any]:
         registry: PluginRegistry[Any] = PluginRegistry(domain)
         for rec in self.plugin_records:
             if not rec.usable or domain not in rec.domains or rec.plugin_class is None:
@@ -138,17 +152,7 @@ class Installation:
                 registry.register(plugin, priority=rec.priority)
             except PluginLoadError as exc:
                 self._skip(rec, LoadStatus.FAILED, str(exc))
-        unknown = self.unknown_names()
-        if strict and (problems := self.problems(domain) + unknown):
-            raise _strict_failure(problems)
-        for line in unknown:
-            log.warning("%s", line)
         return registry
-
-    def vet(self) -> None:
-        """Build every domain's registry, so each plugin's status is what a worker would act on."""
-        for name in self.domains:
-            self.registry(name, raise_errors=False)
 
     @staticmethod
     def _skip(rec: PluginRecord, status: LoadStatus, error: str) -> None:
@@ -185,8 +189,9 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
     """Discover domains and plugins under ``config`` (defaults if None).
 
     In strict mode (``strict``, else the config's or the environment's) a
-    plugin that failed to load is an error; ``strict=False`` always returns
-    the installation so that diagnostics can list every problem.
+    plugin that cannot run (in any domain) or a name no plugin has is an
+    error listing them all; ``strict=False`` always returns the installation
+    so that diagnostics can list every problem.
     """
     config = config or PipelineConfig()
     strict = strict_mode(config) if strict is None else strict
@@ -211,6 +216,8 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
     installation = Installation(config, domain_records, plugin_records)
     for line in installation.shadowing():
         log.warning("%s", line)
-    if strict and (problems := installation.problems()):
-        raise _strict_failure(problems)
+    if strict:
+        installation.vet()  # plugin configs and constructors too: every problem in one message
+        if problems := installation.problems() + installation.unknown_names():
+            raise _strict_failure(problems)
     return installation

@@ -3,7 +3,8 @@
 The model has one field of each kind the Delta schema derivation handles
 (Enum, Literal, datetime, nested model, list, computed field). The plugins
 are the cast of the worker's tests: two well-behaved rules, and the broken
-ones (a plugin that raises, one that hangs, one whose decision raises), plus
+ones (a plugin that raises, one that hangs, one whose decision raises, one
+whose decision is not a bool, one whose ``route`` returns a value), plus
 ``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
 far a worker process has got.
 """
@@ -218,6 +219,41 @@ class Tally(RoutingPlugin):
         Path(self.config.path).write_text(f"{self.seen} stopped")
 
 
+class Vague(RoutingPlugin):
+    """Answers parcels tagged 'vague' with a number instead of True: a plugin failure."""
+
+    name = "vague"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        topic: str = "parcels.vague"
+
+    def should_route(self, message):
+        if "vague" in message.tags:
+            return len(message.tags)
+        return False
+
+    async def route(self, message):
+        self.send_to_topic(self.config.topic, message)
+
+
+class Chatty(RoutingPlugin):
+    """Forwards parcels tagged 'chatty' and returns how many it sent, which nobody reads."""
+
+    name = "chatty"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        topic: str = "parcels.chatty"
+
+    def should_route(self, message):
+        return "chatty" in message.tags
+
+    async def route(self, message):
+        self.send_to_topic(self.config.topic, message)
+        return 1
+
+
 class Nosy(RoutingPlugin):
     """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
 
@@ -241,6 +277,8 @@ PLUGINS = {
     "dawdle": "Dawdle",
     "tally": "Tally",
     "nosy": "Nosy",
+    "vague": "Vague",
+    "chatty": "Chatty",
 }
 
 

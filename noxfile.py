@@ -13,6 +13,7 @@ plugin cannot break discovery for the others.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -23,6 +24,13 @@ PLUGINS = ("plugins-xact", "plugins-claimx", "plugins-shared")
 PLUGIN_TEST_NEEDS = {"plugins-shared": ("plugins-xact", "plugins-claimx")}
 # Tests that need a broker carry this marker (core/tests/integration/ and a few others).
 NOT_INTEGRATION = ("-m", "not integration")
+
+# The object-store emulators of the integration tests (core/tests/integration/stores.py).
+# moto >= 5.1 honours conditional writes (If-None-Match) as S3 does; Azurite >= 3.36 takes the
+# startFrom of List Blobs, with which deltalake lists a table's log (older ones break the third commit).
+S3_EMULATOR = ("moto[server]>=5.1", "boto3", "azure-storage-blob>=12")
+AZURITE = "azurite@^3.37.0"
+AZURITE_PREFIX = ".nox/azurite"
 
 # The versions the code base is kept clean with; a new release's new rules land on purpose.
 RUFF = "ruff==0.17.6"
@@ -113,7 +121,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict (mypy.ini) over each package's sources and tests, everything installed."""
     install_core(session, "test,dev")
     install_plugins(session)
-    session.install(*MYPY)
+    session.install(*MYPY, *S3_EMULATOR)
     # One run per package: each tests/ folder has its own top-level conftest and helpers.
     for package in ("core", *PLUGINS):
         session.run("mypy", f"{package}/src", f"{package}/tests")
@@ -130,11 +138,27 @@ def typecheck(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Core's broker tests, the worker end to end: embedded Tansu, or KAFKA_BOOTSTRAP_SERVERS.
 
+    The Delta tables of some are in object stores: S3 on moto_server and Azure Blob on
+    Azurite (npm, installed into .nox/azurite), both started on loopback by the tests.
     Then tests/' broker tests: the commands as the README runs them, and the design document's
     example plugins, pip-installed, against the shipped ones; every package installed.
     """
     install_core(session)
     install_plugins(session)
+    session.install(*S3_EMULATOR)
+    session.run(
+        "npm",
+        "install",
+        "--prefix",
+        AZURITE_PREFIX,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        AZURITE,
+        external=True,
+    )
+    azurite_blob = Path(AZURITE_PREFIX, "node_modules", ".bin", "azurite-blob").absolute()
+    session.env["KAFKA_PIPELINE_AZURITE_BLOB"] = str(azurite_blob)
     run_pytest(session, "core/tests", "-m", "integration")
     # Exit status 5 (nothing collected) when arguments after -- select none of these.
     session.run("pytest", "tests", "-m", "integration", *session.posargs, success_codes=[0, 5])

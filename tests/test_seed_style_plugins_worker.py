@@ -27,7 +27,9 @@ shipped plugins differ on purpose:
   for how ``created_at`` is spelled (``...07.089Z`` forwarded,
   ``...07.089000Z`` re-serialized: both ISO 8601, the same instant), so the
   comparison reads ``created_at`` as an instant, and a test of its own
-  checks each side's spelling.
+  checks each side's spelling. Likewise a numeric ``assignment_id``, which
+  the model accepts as text (``8633906`` forwarded, ``"8633906"``
+  re-serialized), is compared as text.
 
 Run alone (starts the embedded broker; ``KAFKA_BOOTSTRAP_SERVERS`` uses yours)::
 
@@ -117,10 +119,15 @@ class Routed:
         return payload
 
     def comparable(self) -> tuple[str, str | None, str]:
-        """Topic, key and decoded payload, ``created_at`` read as an instant (see the module docstring)."""
+        """Topic, key and decoded payload, ``created_at`` read as an instant and ids as text.
+
+        See the module docstring: these are how forwarding and re-serializing spell the same value.
+        """
         payload = self.payload
         if isinstance(payload.get("created_at"), str):
             payload["created_at"] = datetime.fromisoformat(payload["created_at"]).isoformat()
+        if isinstance(payload.get("assignment_id"), int):
+            payload["assignment_id"] = str(payload["assignment_id"])
         return self.topic, self.key, json.dumps(payload, sort_keys=True)
 
 

@@ -124,6 +124,28 @@ class KafkaSettings(_Strict):
         return self
 
 
+#: URI schemes deltalake can write to: S3, Azure Blob / ADLS Gen2, Google Cloud Storage, local files.
+OBJECT_STORE_SCHEMES = ("s3", "s3a", "az", "azure", "abfs", "abfss", "gs", "file")
+
+
+class TableSettings(_Strict):
+    """One entry under ``delta.tables``: how a table is laid out when the worker creates it."""
+
+    #: Partition columns, applied only when the table is created; an existing table keeps its layout.
+    partition_by: list[str] = Field(default_factory=list)
+
+
+class MaintenanceSettings(_Strict):
+    """What ``kafka-pipeline maintain`` does to each table."""
+
+    #: Compaction rewrites small files into files of about this size.
+    target_file_size_mb: int = Field(default=128, gt=0)
+    #: Vacuum deletes unreferenced files older than this; deltalake's safety minimum is 168.
+    vacuum_retention_hours: int = Field(default=168, ge=0)
+    #: Attempts of one step when a worker's commit wins the race.
+    conflict_retries: int = Field(default=5, ge=0)
+
+
 class DeltaSettings(_Strict):
     """Where and how often the standard processing writes Delta tables."""
 
@@ -136,6 +158,25 @@ class DeltaSettings(_Strict):
     #: Object-store options; credentials better in KAFKA_PIPELINE_STORAGE_OPTIONS (a JSON object).
     #: Every value is a SecretStr, never printed; only credentials are masked in logs.
     storage_options: dict[str, SecretStr] = Field(default_factory=dict)
+    #: Only one process ever writes these tables: permits an S3 commit mode unsafe for several.
+    single_writer: bool = False
+    tables: dict[str, TableSettings] = Field(default_factory=dict)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+
+    @field_validator("root")
+    @classmethod
+    def _known_scheme(cls, root: str) -> str:
+        scheme, sep, _ = root.partition("://")
+        if sep and scheme.lower() not in OBJECT_STORE_SCHEMES:
+            known = ", ".join(f"{s}://" for s in OBJECT_STORE_SCHEMES)
+            raise ValueError(
+                f"deltalake cannot write to {scheme}:// URIs; use a local path or one of {known}"
+            )
+        return root
+
+    def partition_by(self, table: str) -> list[str]:
+        settings = self.tables.get(table)
+        return list(settings.partition_by) if settings is not None else []
 
     @field_validator("storage_options", mode="before")
     @classmethod

@@ -10,11 +10,12 @@ process another way (a DLQ header, a command's error message).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final, Literal
 
 #: ``extra=`` keys that are shown on every record that has them.
@@ -133,3 +134,23 @@ def configure_logging(level: str | int = "INFO", fmt: LogFormat = "text") -> Non
     root.setLevel(level if isinstance(level, int) else level.upper())
     # aiokafka is chatty at INFO about every group join; keep it to warnings.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+
+
+@contextlib.contextmanager
+def quiet(*names: str, level: int = logging.CRITICAL) -> Iterator[None]:
+    """Raise the loggers ``names`` to ``level`` while a command reports what they would log itself.
+
+    Nothing changes when the user asked for INFO or DEBUG: then they want the detail.
+    """
+    if logging.getLogger().getEffectiveLevel() < logging.WARNING:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, previous in zip(loggers, levels, strict=True):
+            logger.setLevel(previous)

@@ -18,6 +18,7 @@ from distributions import forget_modules
 
 from integration.kit import Names, make_names
 from integration.parcels import install_parcels
+from integration.stores import S3, Azure, azurite, moto_server
 from kafka_pipeline.testing.pytest_plugin import KafkaBroker
 
 
@@ -41,3 +42,17 @@ def bootstrap(kafka_broker: KafkaBroker) -> str:
 @pytest.fixture
 def names(tmp_path: Path, request: pytest.FixtureRequest) -> Names:
     return make_names(tmp_path, request.node.name)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
+    """moto_server on loopback for the session; ``s3.bucket()`` gives each test its own bucket."""
+    with moto_server(tmp_path_factory.mktemp("moto")) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azure]:
+    """Azurite's Blob service on loopback; ``azure.container()`` gives each test its own container."""
+    with azurite(tmp_path_factory.mktemp("azurite")) as store:
+        yield store

@@ -227,10 +227,10 @@ async def committed_offsets(bootstrap: str, group: str, topic: str, partitions: 
         await consumer.stop()
 
 
-def read_table(uri: str | Path) -> pa.Table:
+def read_table(uri: str | Path, storage_options: Mapping[str, str] | None = None) -> pa.Table:
     """A Delta table's rows; an empty table when it was never created."""
     try:
-        table = DeltaTable(str(uri))
+        table = DeltaTable(str(uri), storage_options=dict(storage_options) if storage_options else None)
     except TableNotFoundError:
         return pa.table({})
     # Read through a dataset: DeltaTable.to_pyarrow_table() aborts the interpreter at exit.

@@ -17,11 +17,13 @@ from kafka_pipeline._cli.check import check
 from kafka_pipeline._cli.common import KafkaPipelineGroup
 from kafka_pipeline._cli.demo import demo
 from kafka_pipeline._cli.domains import domains
+from kafka_pipeline._cli.maintain import maintain
 from kafka_pipeline._cli.new_plugin import new_plugin
 from kafka_pipeline._cli.plugins import plugins
 from kafka_pipeline._cli.produce import produce
 from kafka_pipeline._cli.replay import replay
 from kafka_pipeline._cli.route import route
+from kafka_pipeline._cli.top import top
 from kafka_pipeline._cli.worker import worker
 from kafka_pipeline._logs import configure_logging
 
@@ -67,3 +69,5 @@ main.add_command(produce)
 main.add_command(worker)
 main.add_command(replay)
 main.add_command(demo)
+main.add_command(top)
+main.add_command(maintain)

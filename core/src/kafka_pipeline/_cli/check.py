@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from kafka_pipeline._cli.common import CommandError, config_option, quiet_loading
+from kafka_pipeline._cli.check_storage import storage_report
+from kafka_pipeline._cli.common import (
+    CommandError,
+    config_option,
+    domain_option,
+    quiet_loading,
+    require_domain,
+)
 from kafka_pipeline._config import PipelineConfig, environment_problems, parse_config, read_config_file
 from kafka_pipeline._errors import ConfigError
 from kafka_pipeline._loading import Installation, discover
@@ -16,7 +23,14 @@ from kafka_pipeline._loading import Installation, discover
 
 @click.command()
 @config_option(required=True)
-def check(config_path: Path) -> None:
+@click.option(
+    "--storage",
+    is_flag=True,
+    help="Also probe delta.root (write, read and delete a small table; race a few commits) and "
+    "report each table: version, files, layout, the schema evolution due.",
+)
+@domain_option(required=False, help="With --storage: only this domain's tables (default: every domain's).")
+def check(config_path: Path, storage: bool, domain_name: str | None) -> None:
     """Validate a configuration against the installed domains and plugins.
 
     Checks the file itself, each plugin's own 'config' section against the
@@ -27,6 +41,9 @@ def check(config_path: Path) -> None:
     one-line summary and exits 0. A plugin that shadows a same-named one of
     another distribution is a warning on stderr, not a problem. Secrets are
     never printed.
+
+    With --storage it also probes the Delta root and the tables the worker
+    would write, and lists what is due or wrong there.
     """
     try:
         raw = read_config_file(config_path)
@@ -46,6 +63,14 @@ def check(config_path: Path) -> None:
     problems += installation.unknown_names()
     for warning in installation.shadowing():
         click.echo(f"warning: {warning}", err=True)
+    if storage and not problems:
+        if domain_name is not None:
+            require_domain(installation, domain_name)
+        lines, storage_problems = storage_report(
+            config, installation, [domain_name] if domain_name else installation.domains
+        )
+        click.echo("\n".join(lines))
+        problems += storage_problems
     if problems:
         click.echo(f"{config_path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
         for problem in problems:

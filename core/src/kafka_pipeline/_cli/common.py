@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ import click
 from kafka_pipeline._config import PipelineConfig, load_config
 from kafka_pipeline._errors import ConfigError, KafkaPipelineError
 from kafka_pipeline._loading import Installation, discover
-from kafka_pipeline._logs import mask_secrets, redact
+from kafka_pipeline._logs import mask_secrets, quiet, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,20 +80,9 @@ def load_pipeline_config(path: Path | None) -> PipelineConfig:
     return config
 
 
-@contextlib.contextmanager
-def quiet_loading() -> Iterator[None]:
+def quiet_loading() -> contextlib.AbstractContextManager[None]:
     """Silence the load-failure log lines of discovery while a command reports them itself."""
-    logger = logging.getLogger("kafka_pipeline.loading")
-    # Below WARNING the user asked for detail; otherwise the command's own report says it all.
-    if logging.getLogger().getEffectiveLevel() < logging.WARNING:
-        yield
-        return
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
+    return quiet("kafka_pipeline.loading")
 
 
 def discover_quietly(config: PipelineConfig, *, strict: bool | None = False) -> Installation:

@@ -24,8 +24,9 @@ from kafka_pipeline._cli.output import echo_json
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import format_validation_error
+from kafka_pipeline._logs import quiet
 from kafka_pipeline._registry import PluginRegistry
-from kafka_pipeline.testing import DispatchResult, RoutingHarness
+from kafka_pipeline.testing import DeadLetter, DispatchResult, PluginOutcome, RoutingHarness
 
 
 @dataclass
@@ -109,7 +110,9 @@ def route(
         click.echo(f"warning: {warning}", err=True)
     domain = installation.domain(domain_name)
     emit: Callable[[LineReport], None] = (lambda r: echo_json(r.as_dict(), indent=None)) if as_json else _echo
-    tally = asyncio.run(_dry_run(domain, registry, config, file, emit))
+    # The report says what the engine would log: plugin failures, the DLQ records.
+    with quiet("kafka_pipeline.worker.routing"):
+        tally = asyncio.run(_dry_run(domain, registry, config, file, emit))
     if not as_json:
         click.echo(f"\n{tally}")
     if skipped and not allow_skipped:
@@ -200,11 +203,19 @@ def _report(number: int, domain: Domain[Any], result: DispatchResult) -> LineRep
         matched=result.matched,
         sent=[{"plugin": r.plugin, "topic": r.topic, "key": _text(r.key)} for r in result.records],
         errors=[
-            {"plugin": o.plugin, "stage": o.stage, "error": f"{type(o.error).__name__}: {o.error}"}
+            {"plugin": o.plugin, "stage": o.stage, "error": _failure(o, result.dead_letters)}
             for o in result.errors
         ],
         dlq=[{"reason": d.reason, "plugin": d.plugin, "error": d.error} for d in result.dead_letters],
     )
+
+
+def _failure(outcome: PluginOutcome, dead_letters: list[DeadLetter]) -> str:
+    """How the plugin failed, as its DLQ record says it (a timeout says how long was allowed)."""
+    for dead in dead_letters:
+        if dead.plugin == outcome.plugin and dead.error.startswith(f"{outcome.stage}: "):
+            return dead.error.removeprefix(f"{outcome.stage}: ")
+    return f"{type(outcome.error).__name__}: {outcome.error}"
 
 
 def _text(key: bytes | None) -> str | None:

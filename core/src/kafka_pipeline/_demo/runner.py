@@ -27,6 +27,7 @@ from kafka_pipeline._demo.plan import DemoError, DemoPlan, DemoSettings, plan_de
 from kafka_pipeline._demo.samples import SampleRecord, kinds
 from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 from kafka_pipeline._errors import KafkaPipelineError
+from kafka_pipeline._logs import quiet
 from kafka_pipeline._observability.stats import FlushReport
 from kafka_pipeline._worker.runner import Worker, WorkerOptions
 
@@ -81,7 +82,7 @@ def demo(
     """
     reporter = reporter or _Silent()
     started = time.monotonic()
-    with _quiet(*_EXPECTED_NOISE):
+    with quiet(*_EXPECTED_NOISE, level=logging.ERROR):
         plan = plan_demo(settings)
     reporter.step("starting the embedded Kafka broker (Tansu)")
     # In a session of its own, the broker outlives a Ctrl-C until the workers are done with it.
@@ -117,7 +118,7 @@ async def run_demo(
     """
     reporter = reporter or _Silent()
     started = time.monotonic()
-    with _quiet(*_EXPECTED_NOISE):
+    with quiet(*_EXPECTED_NOISE, level=logging.ERROR):
         settings = plan.settings
         summary = DemoSummary(
             bootstrap_servers,
@@ -315,20 +316,3 @@ def _signals(enabled: bool, workers: Iterable[Worker]) -> Iterator[Callable[[], 
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-
-
-@contextlib.contextmanager
-def _quiet(*names: str) -> Iterator[None]:
-    """Raise ``names`` to ERROR unless the user asked for INFO or DEBUG: the summary reports it all."""
-    if logging.getLogger().getEffectiveLevel() < logging.WARNING:
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)

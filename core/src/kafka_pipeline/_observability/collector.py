@@ -78,6 +78,16 @@ FAMILIES: Final[dict[str, tuple[_Kind, str, tuple[str, ...]]]] = {
         ("topic", "partition"),
     ),
     "flushes": (_COUNTER, "Flushes: acknowledged, appended to Delta, then committed.", ()),
+    "flush_seconds": (
+        _HISTOGRAM,
+        "Duration of each flush: waiting for acknowledgements, the Delta append and the offset commit.",
+        (),
+    ),
+    "last_flush_timestamp_seconds": (
+        _GAUGE,
+        "Unix time when the last flush completed; the worker's start time before the first.",
+        (),
+    ),
     "rebalances": (_COUNTER, "Consumer-group rebalances that revoked partitions of this worker.", ()),
     "config_reloads": (_COUNTER, "Configuration reloads by result (applied, refused).", ("result",)),
     "seconds_since_last_poll": (
@@ -146,6 +156,13 @@ class WorkerCollector(Collector):
         for (topic, partition), behind in sorted(dict(stats.consumer_lag).items()):
             _add(f["consumer_lag"], [topic, str(partition)], behind)
         _add(f["flushes"], [], stats.flushes)
+        flush_histogram = f["flush_seconds"]
+        assert isinstance(flush_histogram, HistogramMetricFamily)
+        buckets, total = stats.flush_seconds.snapshot()
+        flush_histogram.add_metric([], [(_le(bound), count) for bound, count in buckets], total)
+        # Monotonic in the stats, so that a clock step cannot fake a flush; wall time for Prometheus.
+        flushed_at = stats.started_at if stats.last_flush_at is None else stats.last_flush_at
+        _add(f["last_flush_timestamp_seconds"], [], time.time() - (time.monotonic() - flushed_at))
         _add(f["rebalances"], [], stats.rebalances)
         results = dict(stats.reloads)
         for result in ("applied", "refused"):

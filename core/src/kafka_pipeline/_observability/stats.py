@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka_pipeline._observability.flush_timing import FlushTimings
 from kafka_pipeline._observability.timing import RouteTimings
 
 
@@ -82,6 +83,10 @@ class WorkerStats:
     rebalances: int = 0
     assignment: list[tuple[str, int]] = field(default_factory=list)
     last_flush: FlushReport | None = None
+    #: When the last flush completed (``time.monotonic``); None before the first.
+    last_flush_at: float | None = None
+    #: How long each flush took: acknowledgements, Delta append, offset commit.
+    flush_seconds: FlushTimings = field(default_factory=FlushTimings)
     #: Records behind the high watermark per assigned ``(topic, partition)``, as of the last poll.
     consumer_lag: dict[tuple[str, int], int] = field(default_factory=dict)
     #: When the consumer loop last came back from a poll (``time.monotonic``); None before the first.

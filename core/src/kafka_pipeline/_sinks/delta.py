@@ -26,11 +26,14 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaProtocolError, SchemaMismatchError, TableNotFoundError
 from pydantic import BaseModel
 
+from kafka_pipeline._config import DeltaSettings, PipelineConfig
 from kafka_pipeline._envelope import SourceRecord
 from kafka_pipeline._errors import DeltaWriteError
+from kafka_pipeline._sinks.evolution import conform
 from kafka_pipeline._sinks.rows import RowBuffer
 from kafka_pipeline._sinks.schema import model_columns, table_schema
 from kafka_pipeline._sinks.sink import FlushResult
+from kafka_pipeline._sinks.storage import prepare_tables
 
 log = logging.getLogger("kafka_pipeline.worker.delta_writer")
 
@@ -67,14 +70,23 @@ class DeltaWriter:
         source_topic: str,
         group_id: str,
         storage_options: Mapping[str, str] | None = None,
+        partition_by: Mapping[str, Sequence[str]] | None = None,
+        settings: DeltaSettings | None = None,
         retries: int = 5,
         backoff_seconds: float = 0.5,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.root = root
+        #: What :meth:`prepare` checks the storage against (``delta:`` of the configuration).
+        self._settings = settings or DeltaSettings(root=root)
+        self._model = model
         self.source_topic = source_topic
         self.group_id = group_id
         self._options = dict(storage_options) if storage_options else None
+        #: Applied only by the append that creates a table.
+        self._partition_by = {t: list(c) for t, c in (partition_by or {}).items() if c}
+        #: Tables that gained columns from a newer worker while this one runs: nulls are appended for them.
+        self._conformed: set[str] = set()
         self._retries = retries
         self._backoff = backoff_seconds
         self._sleep = sleep
@@ -87,6 +99,31 @@ class DeltaWriter:
         self._handles: dict[str, DeltaTable] = {}
         # table -> source partition -> last offset the table holds (-1: none).
         self._written: dict[str, dict[int, int]] = {t: {} for t in self.buffers}
+
+    @classmethod
+    def from_config(
+        cls, config: PipelineConfig, tables: Iterable[str], model: type[BaseModel], source_topic: str
+    ) -> DeltaWriter:
+        """The Delta tables ``tables`` under ``delta.root``, as ``config`` sets them up."""
+        return cls(
+            root=config.delta.root,
+            tables=tables,
+            model=model,
+            source_topic=source_topic,
+            group_id=config.kafka.group_id,
+            storage_options=config.delta.resolved_storage_options(),
+            partition_by={t: config.delta.partition_by(t) for t in tables},
+            settings=config.delta,
+            retries=config.worker.delivery_retries,
+            backoff_seconds=config.worker.delivery_backoff_seconds,
+        )
+
+    async def prepare(self) -> None:
+        """Refuse unsafe storage settings and tables that cannot take the model's rows; evolve the rest.
+
+        Raises :class:`~kafka_pipeline._sinks.storage.StorageError` listing every problem.
+        """
+        await asyncio.to_thread(prepare_tables, self._settings, self._options or {}, self.uris, self._model)
 
     @property
     def pending_rows(self) -> int:
@@ -222,6 +259,32 @@ class DeltaWriter:
         )
         handle = self._handles.get(table)
         target: Any = handle if handle is not None else self.uris[table]
-        write_deltalake(target, data, mode="append", storage_options=self._options, commit_properties=commit)
+        partition_by = self._partition_by.get(table) if handle is None else None
+        if handle is not None and table in self._conformed:
+            data = conform(data, handle) or data
+        try:
+            write_deltalake(
+                target,
+                data,
+                mode="append",
+                partition_by=partition_by,
+                storage_options=self._options,
+                commit_properties=commit,
+            )
+        except SchemaMismatchError:
+            # A newer worker may have added columns (a rolling upgrade): fill them with nulls.
+            handle = self._handle(table, refresh=True)
+            conformed = conform(data, handle) if handle is not None else None
+            if handle is None or conformed is None:
+                raise
+            if table not in self._conformed:
+                self._conformed.add(table)
+                log.warning(
+                    "Delta table %s has columns this worker's domain model lacks, added by a newer "
+                    "worker: appending nulls for them",
+                    table,
+                    extra={"table": table},
+                )
+            write_deltalake(handle, conformed, mode="append", commit_properties=commit)
         if handle is None:
             self._handles[table] = DeltaTable(self.uris[table], storage_options=self._options)

@@ -28,6 +28,10 @@ class FlushResult:
 class Sink(Protocol):
     """The interface between the consumer loop and one kind of storage."""
 
+    async def prepare(self) -> None:
+        """Before anything is consumed: raise if the storage cannot take what the worker will add."""
+        ...
+
     def add(self, table: str, source: SourceRecord, routed_to: Sequence[str], ingested_at_us: int) -> None:
         """Keep ``source.message`` for ``table`` (the domain's table for its status) until the next flush.
 

@@ -122,6 +122,8 @@ class Checkpoint:
         stats.delta_rows.update(rows)
         stats.delta_duplicates_skipped += sum(duplicates.values())
         stats.last_flush = report
+        stats.last_flush_at = time.monotonic()
+        stats.flush_seconds.observe(report.seconds)
         for listener in self.listeners:
             try:
                 listener(report)

@@ -65,20 +65,6 @@ class WorkerOptions:
     sinks: Sequence[Sink] | None = None
 
 
-def delta_sink(config: PipelineConfig, domain: Domain[Any], source_topic: str) -> DeltaWriter:
-    """The domain's Delta tables under ``delta.root``, as ``config`` sets them up."""
-    return DeltaWriter(
-        root=config.delta.root,
-        tables=domain.tables.values(),
-        model=domain.model,
-        source_topic=source_topic,
-        group_id=config.kafka.group_id,
-        storage_options=config.delta.resolved_storage_options(),
-        retries=config.worker.delivery_retries,
-        backoff_seconds=config.worker.delivery_backoff_seconds,
-    )
-
-
 class Worker:
     """Consumes one domain's results, routes them, hands them to the sinks and commits offsets.
 
@@ -124,7 +110,9 @@ class Worker:
         self.sinks: tuple[Sink, ...] = tuple(
             self.options.sinks
             if self.options.sinks is not None
-            else [delta_sink(config, domain, self.source_topic)]
+            else [
+                DeltaWriter.from_config(config, list(domain.tables.values()), domain.model, self.source_topic)
+            ]
         )
         for sink in self.sinks:
             if isinstance(sink, DeltaWriter):
@@ -203,7 +191,13 @@ class Worker:
     async def _start(
         self, stack: contextlib.AsyncExitStack
     ) -> tuple[Any, BatchProcessor, Checkpoint, Rebalancer, KafkaOutbox]:
-        """Connect, check topics, start the producer and plugins, join the group; undone by ``stack``."""
+        """Prepare the sinks, connect, check topics, start the producer and plugins, join the group.
+
+        What it starts, ``stack`` stops.
+        """
+        # Unsafe storage settings and a table that cannot take the model's rows stop the worker here.
+        for sink in self.sinks:
+            await sink.prepare()
         config, options = self.config, self.options
         kafka, settings = config.kafka, config.worker
         admin = await start_admin(stack, kafka, options.client_options)

@@ -150,12 +150,12 @@ async def run_demo(
         with _signals(handle_signals, workers.values()) as interrupted:
             total = sum(run.produced_total for run in summary.domains)
             what = "sample results" if settings.input is None else f"results from {settings.input}"
-            reporter.step(
-                f"producing {total:,} {what} ({len(workers)} domains, {settings.partitions} partitions each)"
-            )
+            many = "s" * (len(workers) != 1)
+            partitions = f"{settings.partitions} partitions each"
+            reporter.step(f"producing {total:,} {what} ({len(workers)} domain{many}, {partitions})")
             ends = await _produce(bootstrap_servers, settings.partitions, workers, plan.samples)
             if not interrupted():
-                reporter.step(f"routing with {len(workers)} workers and every installed plugin")
+                reporter.step(f"routing with {len(workers)} worker{many} and every installed plugin")
                 await _run_workers(workers, summary, ends, reporter)
             summary.interrupted = interrupted()
     summary.elapsed = time.monotonic() - started

@@ -17,44 +17,47 @@ from kafka_pipeline import PipelineConfig, parse_config
 from kafka_pipeline._observability.stats import FlushReport
 from kafka_pipeline._worker.runner import Worker
 
-__all__ = ["PLUGINS", "config_for", "run"]
+__all__ = ["PLUGINS", "config_data", "config_for", "run"]
 
 PLUGINS = ("esx-processor", "failure-alerter", "status-subtype-router")
 
 
 def config_for(spec: RunSpec) -> PipelineConfig:
+    return parse_config(config_data(spec))
+
+
+def config_data(spec: RunSpec) -> dict[str, Any]:
+    """The worker's configuration for ``spec``, as its YAML file would hold it."""
     ns = spec.namespace
-    return parse_config(
-        {
-            # Tansu refuses aiokafka's idempotent producer (see DESIGN.md).
-            "kafka": {
-                "bootstrap_servers": spec.bootstrap_servers,
-                "group_id": spec.group_id,
-                "enable_idempotence": False,
-                # aiokafka's default, as (b) and (c) use: Tansu holds a group's first
-                # join for half the session timeout, which is set-up, not throughput.
-                "session_timeout_ms": 10_000,
-            },
-            "source_topic": spec.source_topic,
-            "dlq_topic": ns.dlq,
-            "delta": {"root": spec.delta_root},
-            "worker": {"batch_max_records": spec.batch_max_records},
-            # The three XACT plugins of the measured set-up, whatever else is installed.
-            "load": list(PLUGINS),
-            "plugins": {
-                "esx-processor": {"config": {"topic": ns.topic(dataset.ESX)}},
-                "failure-alerter": {"config": {"topic": ns.topic(dataset.ALERTS)}},
-                "status-subtype-router": {
-                    "config": {
-                        "routes": {
-                            "estimateCreated": ns.topic(dataset.ESTIMATES),
-                            "documentsReceived": ns.topic(dataset.DOCUMENTS),
-                        }
+    return {
+        # Tansu refuses aiokafka's idempotent producer (see DESIGN.md).
+        "kafka": {
+            "bootstrap_servers": spec.bootstrap_servers,
+            "group_id": spec.group_id,
+            "enable_idempotence": False,
+            # aiokafka's default, as (b) and (c) use: Tansu holds a group's first
+            # join for half the session timeout, which is set-up, not throughput.
+            "session_timeout_ms": 10_000,
+        },
+        "source_topic": spec.source_topic,
+        "dlq_topic": ns.dlq,
+        "delta": {"root": spec.delta_root},
+        "worker": {"batch_max_records": spec.batch_max_records},
+        # The three XACT plugins of the measured set-up, whatever else is installed.
+        "load": list(PLUGINS),
+        "plugins": {
+            "esx-processor": {"config": {"topic": ns.topic(dataset.ESX)}},
+            "failure-alerter": {"config": {"topic": ns.topic(dataset.ALERTS)}},
+            "status-subtype-router": {
+                "config": {
+                    "routes": {
+                        "estimateCreated": ns.topic(dataset.ESTIMATES),
+                        "documentsReceived": ns.topic(dataset.DOCUMENTS),
                     }
-                },
+                }
             },
-        }
-    )
+        },
+    }
 
 
 async def _watch(worker: Worker, spec: RunSpec, watch: Stopwatch) -> None:

@@ -32,7 +32,8 @@ from pydantic import SecretStr
 from spec import RunSpec, Stopwatch
 
 from kafka_pipeline._config import DeltaSettings
-from kafka_pipeline._worker import FlushReport, Worker
+from kafka_pipeline._observability.stats import FlushReport
+from kafka_pipeline._worker.runner import Worker
 
 KNOBS = ((20_000, 5.0), (5_000, 1.0), (1_000, 0.2))
 TABLES = ("xact_attachments", "xact_attachments_failed")

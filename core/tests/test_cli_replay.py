@@ -45,3 +45,13 @@ def test_an_unknown_domain_is_a_usage_error(
 
     assert result.exit_code == 2
     assert "unknown domain 'parcels'" in result.stderr
+
+
+@pytest.mark.usefixtures("widget_plugins")
+def test_since_must_be_an_iso_time(
+    cli: Callable[..., Result], config_file: Callable[[dict[str, Any]], str]
+) -> None:
+    result = cli("replay", "--domain", "widgets", "--config", config_file({}), "--since", "yesterday")
+
+    assert result.exit_code == 2
+    assert "'yesterday' is not an ISO 8601 time" in result.stderr

@@ -74,7 +74,13 @@ def test_dlq_records_are_counted_by_reason_with_every_reason_present() -> None:
         for (name, labels), value in samples.items()
         if name == "kafka_pipeline_dlq_total"
     }
-    assert by_reason == {"invalid_json": 1, "schema": 0, "plugin_error": 2, "circuit_open": 0}
+    assert by_reason == {
+        "invalid_json": 1,
+        "schema": 0,
+        "plugin_error": 2,
+        "circuit_open": 0,
+        "replay_exhausted": 0,
+    }
 
 
 def test_every_delta_table_has_a_row_count_even_before_its_first_row() -> None:

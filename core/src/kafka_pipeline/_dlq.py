@@ -43,6 +43,8 @@ class DlqReason(enum.StrEnum):
     PLUGIN_ERROR = "plugin_error"
     #: The plugin's circuit breaker was open; the plugin was not called.
     CIRCUIT_OPEN = "circuit_open"
+    #: Replayed ``--max-attempts`` times and failed each time: no replay takes it again.
+    REPLAY_EXHAUSTED = "replay_exhausted"
 
 
 def _short(text: str) -> str:
@@ -78,8 +80,12 @@ def dlq_headers(
     offset: int,
     plugin: str | None = None,
     trace_id: str | None = None,
+    trace: Headers | None = None,
 ) -> Headers:
-    """The headers of a DLQ record for the source record at ``topic``/``partition``/``offset``."""
+    """The headers of a DLQ record for the source record at ``topic``/``partition``/``offset``.
+
+    ``trace``: the W3C trace context (``traceparent``, ``tracestate``) the record carries on.
+    """
     headers: Headers = [
         (HEADER_DLQ_REASON, reason.value.encode()),
         (HEADER_DLQ_ERROR, _short(error).encode()),
@@ -93,4 +99,6 @@ def dlq_headers(
     ]
     if trace_id:
         headers.append((HEADER_TRACE_ID, trace_id.encode()))
+    if trace is not None:
+        headers += trace
     return headers

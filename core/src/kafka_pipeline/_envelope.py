@@ -6,8 +6,9 @@ the same whichever path produced it.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
@@ -20,8 +21,13 @@ HEADER_SOURCE_TOPIC: Final = "x-source-topic"
 HEADER_SOURCE_PARTITION: Final = "x-source-partition"
 HEADER_SOURCE_OFFSET: Final = "x-source-offset"
 HEADER_TRACE_ID: Final = "x-trace-id"
+#: W3C trace context (https://www.w3.org/TR/trace-context/), as Kafka headers.
+HEADER_TRACEPARENT: Final = "traceparent"
+HEADER_TRACESTATE: Final = "tracestate"
 
 Headers = list[tuple[str, bytes]]
+
+log = logging.getLogger("kafka_pipeline.worker.routing")
 
 
 @dataclass(slots=True)
@@ -35,6 +41,9 @@ class SourceRecord:
     message: object
     trace_id: str
     key: bytes | None = None
+    #: The W3C ``traceparent`` (and ``tracestate``) that records made from this one carry:
+    #: the source record's own, or, while a traced plugin call runs, its span's. None: no trace.
+    trace_context: Headers | None = None
 
 
 current_source: Final[ContextVar[SourceRecord]] = ContextVar("kafka_pipeline_source")
@@ -113,7 +122,12 @@ def _header(name: object, value: object) -> tuple[str, bytes]:
 def routed_headers(
     plugin: str, source: SourceRecord | None, extra: Mapping[str, str | bytes] | None
 ) -> Headers:
-    """Provenance headers naming the plugin and source record, then the plugin's own."""
+    """Provenance headers naming the plugin and source record, its trace context, then the plugin's own.
+
+    The core's headers win: a plugin's header of a name the core sets on
+    this record (any case) is dropped, with a warning once per plugin and
+    name, so that no plugin can forge or duplicate provenance or trace context.
+    """
     headers: Headers = [(HEADER_ROUTED_BY, plugin.encode())]
     if source is not None:
         headers += [
@@ -122,11 +136,93 @@ def routed_headers(
             (HEADER_SOURCE_OFFSET, str(source.offset).encode()),
             (HEADER_TRACE_ID, source.trace_id.encode()),
         ]
+        if source.trace_context is not None:
+            headers += source.trace_context
     if extra:
         if not isinstance(extra, Mapping):
             raise TypeError(f"send_to_topic(headers=...) must be a mapping, not {type(extra).__name__}")
-        headers += [_header(k, v) for k, v in extra.items()]
+        own = [_header(k, v) for k, v in extra.items()]
+        if any(name.lower() in _CORE_HEADERS for name, _ in own):
+            own = _without_core_headers(plugin, own, {name for name, _ in headers})
+        headers += own
     return headers
+
+
+#: Every header name the core may set on a routed record.
+_CORE_HEADERS: Final = frozenset(
+    {
+        HEADER_ROUTED_BY,
+        HEADER_SOURCE_TOPIC,
+        HEADER_SOURCE_PARTITION,
+        HEADER_SOURCE_OFFSET,
+        HEADER_TRACE_ID,
+        HEADER_TRACEPARENT,
+        HEADER_TRACESTATE,
+    }
+)
+#: (plugin, header) pairs already warned about: once each, bounded whatever plugins do.
+_warned: Final[set[tuple[str, str]]] = set()
+
+
+def _without_core_headers(plugin: str, own: Headers, core: set[str]) -> Headers:
+    kept = []
+    for name, value in own:
+        if name.lower() not in core:
+            kept.append((name, value))
+            continue
+        if (plugin, name) not in _warned and len(_warned) < 1_000:
+            _warned.add((plugin, name))
+            log.warning(
+                "plugin %s: send_to_topic(headers=...) sets %r, which the core sets on every record "
+                "it routes; the core's value is kept and the plugin's dropped",
+                plugin,
+                name,
+                extra={"plugin": plugin},
+            )
+    return kept
+
+
+#: version-traceid-parentid-flags; a later version may append fields after a dash.
+_TRACEPARENT: Final = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.S)
+_ZERO_TRACE: Final = b"0" * 32
+_ZERO_SPAN: Final = b"0" * 16
+
+
+def trace_context(headers: Sequence[tuple[str, bytes]]) -> Headers | None:
+    """The valid W3C ``traceparent`` among ``headers``, with the ``tracestate`` if any; else None.
+
+    An invalid ``traceparent`` (wrong format, version ``ff``, all-zero ids)
+    is no trace context, and its ``tracestate`` goes with it, as the W3C
+    recommendation says.
+    """
+    parent = state = None
+    for name, value in headers:
+        if name == HEADER_TRACEPARENT:
+            parent = value
+        elif name == HEADER_TRACESTATE:
+            state = value
+    if parent is None or not isinstance(parent, bytes):
+        return None
+    match = _TRACEPARENT.fullmatch(parent.strip())
+    if (
+        match is None
+        or match[1] == b"ff"
+        or (match[1] == b"00" and match[5] is not None)
+        or match[2] == _ZERO_TRACE
+        or match[3] == _ZERO_SPAN
+    ):
+        return None
+    context: Headers = [(HEADER_TRACEPARENT, match[0])]
+    if state:
+        context.append((HEADER_TRACESTATE, state))
+    return context
+
+
+def trace_id_of(context: Headers | None) -> str | None:
+    """The W3C trace id (32 hex digits) of a trace context from :func:`trace_context`."""
+    if not context:
+        return None
+    return context[0][1][3:35].decode()
 
 
 def encode_routed(

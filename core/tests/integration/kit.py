@@ -110,6 +110,8 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: dict[str, str]
+    #: The record's time, ms since the epoch.
+    timestamp: int = 0
 
 
 def parcel(
@@ -196,7 +198,15 @@ async def _read_all(bootstrap: str, topic: str) -> tuple[list[Record], dict[int,
         while await behind():
             batch = await consumer.getmany(timeout_ms=500)
             records += [
-                Record(r.topic, r.partition, r.offset, r.key, r.value, {k: v.decode() for k, v in r.headers})
+                Record(
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    r.key,
+                    r.value,
+                    {k: v.decode() for k, v in r.headers},
+                    r.timestamp,
+                )
                 for recs in batch.values()
                 for r in recs
             ]

@@ -35,7 +35,8 @@ from integration.kit import (
 )
 from kafka_pipeline import discover, parse_config
 from kafka_pipeline._cli import main
-from kafka_pipeline._replay import Replayer, ReplayStats
+from kafka_pipeline._replay.replayer import Replayer
+from kafka_pipeline._replay.stats import ReplayStats
 
 pytestmark = pytest.mark.integration
 

@@ -111,6 +111,7 @@ def test_dlq_records_are_counted_by_reason(run: Run) -> None:
         "schema": 0,
         "plugin_error": 2,
         "circuit_open": 1,
+        "replay_exhausted": 0,
     }
 
 

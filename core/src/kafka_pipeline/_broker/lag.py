@@ -11,10 +11,16 @@ of the end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
+
+from aiokafka.errors import IllegalStateError
 
 from kafka_pipeline._observability.stats import WorkerStats
+
+#: Longest wait for a partition's position; past it the partition's lag is left out this time.
+POSITION_WAIT_SECONDS: Final = 0.5
 
 
 class LagTracker:
@@ -29,8 +35,10 @@ class LagTracker:
         """Note the positions after ``records`` (processed), then recompute every assigned partition's lag.
 
         ``consumer.position`` is only asked for a partition that has a high
-        watermark, i.e. was fetched, so it has a valid position and answers
-        without a round trip.
+        watermark, i.e. was fetched, so it usually has a valid position and
+        answers without a round trip. During a rebalance it may have none and
+        wait for the group: the lag is a metric, so that partition is left out
+        this time instead of holding up the loop.
         """
         positions = self._positions
         if records:
@@ -45,7 +53,11 @@ class LagTracker:
                 continue
             position = positions.get(tp)
             if position is None:
-                position = positions[tp] = await consumer.position(tp)
+                try:
+                    asked: int = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT_SECONDS)
+                except (TimeoutError, IllegalStateError):
+                    continue
+                position = positions[tp] = asked
             lag[(tp.topic, tp.partition)] = max(0, highwater - position)
         for tp in [tp for tp in positions if tp not in assigned]:
             del positions[tp]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from kafka_pipeline._cli.output import echo_json
+from kafka_pipeline._cli.progress import ProgressBar
 
 if TYPE_CHECKING:
     from kafka_pipeline._broker.embedded import EmbeddedBroker
@@ -28,39 +27,32 @@ EXIT_INTERRUPTED = 130
 
 
 class _ProgressLine:
-    """Phases as lines on stderr, the workers' progress as a bar (drawn on a terminal only)."""
+    """Phases as lines on stderr; producing and routing as progress bars (drawn on a terminal only)."""
 
     def __init__(self) -> None:
-        self._bar: Any = None
-        self._stack = contextlib.ExitStack()
-        self._done = 0
-        self._live = sys.stderr.isatty()
+        self._bar: ProgressBar | None = None
 
     def step(self, text: str) -> None:
         self.close()
         click.echo(f"- {text}", err=True)
 
+    def producing(self, acknowledged: int, total: int) -> None:
+        self._draw("produced", acknowledged, total)
+
     def progress(self, consumed: Mapping[str, int], produced: Mapping[str, int]) -> None:
-        if not self._live:
-            return  # a log file or pipe gets the phases and the summary, not a redrawn line
-        if self._bar is None:
-            self._bar = self._stack.enter_context(
-                click.progressbar(
-                    length=sum(produced.values()),
-                    label="  consumed",
-                    file=sys.stderr,
-                    item_show_func=lambda text: text,
-                )
-            )
-        done = min(sum(consumed.values()), self._bar.length)
         detail = "  ".join(f"{name} {consumed[name]:,}/{produced[name]:,}" for name in sorted(produced))
-        self._bar.update(done - self._done, detail)
-        self._done = done
+        total = sum(produced.values())
+        self._draw("consumed", min(sum(consumed.values()), total), total, detail)
+
+    def _draw(self, label: str, done: int, total: int, detail: str = "") -> None:
+        if self._bar is None:
+            self._bar = ProgressBar(label)
+        self._bar.update(done, total, detail)
 
     def close(self) -> None:
-        self._stack.close()
-        self._bar = None
-        self._done = 0
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 @click.command()

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
 from kafka_pipeline._cli.common import config_option, domain_option, load_pipeline_config, require_domain
+from kafka_pipeline._cli.progress import ProgressBar
 from kafka_pipeline._loading import discover
 
 REASONS = ("plugin_error", "circuit_open")
+# Repeated here rather than imported: the replay package pulls in aiokafka.
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time: ``2026-11-29T10:00:00Z``, ``2026-11-29T11:00+01:00``, ``2026-11-29`` (local)."""
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-11-29T10:00:00Z or 2026-11-29T11:00+01:00)"
+        ) from None
 
 
 @click.command()
@@ -41,6 +57,30 @@ REASONS = ("plugin_error", "circuit_open")
     help="The replay's consumer group, which remembers how far replays got. "
     "Default: <kafka.group_id>.replay.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read the DLQ and print what would be replayed (counts by plugin and reason, the first "
+    "trace ids); send nothing, commit nothing, call no plugin.",
+)
+@click.option(
+    "--since",
+    callback=iso_time,
+    metavar="TIME",
+    help="Only records dead-lettered at or after this ISO 8601 time (without a zone: local time).",
+)
+@click.option(
+    "--until", callback=iso_time, metavar="TIME", help="Only records dead-lettered before this ISO 8601 time."
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_ATTEMPTS,
+    show_default=True,
+    metavar="N",
+    help="Replays a record gets; one that fails its last stays in the DLQ as replay_exhausted, "
+    "and no replay takes it again.",
+)
 @click.option("--bootstrap-servers", metavar="HOST:PORT[,...]", help="Overrides kafka.bootstrap_servers.")
 @click.option("--group-id", metavar="GROUP", help="Overrides kafka.group_id.")
 def replay(
@@ -51,6 +91,10 @@ def replay(
     plugin_name: str | None,
     exit_when_idle: float,
     replay_group: str | None,
+    dry_run: bool,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    max_attempts: int,
     bootstrap_servers: str | None,
     group_id: str | None,
 ) -> None:
@@ -66,12 +110,17 @@ def replay(
     batch's records are acknowledged.
 
     Invalid input (invalid_json, schema) is left alone. A record that fails
-    again goes back to the end of the DLQ, as does a failure that --reason or
-    --plugin did not select. Prints a summary; exits 0 even when some records
-    failed again (they are counted), 1 when the replay itself cannot run.
+    again goes back to the end of the DLQ with x-replay-count one higher;
+    when that reaches --max-attempts it stays there as replay_exhausted, and
+    no replay takes it again. A failure that --reason, --plugin, --since or
+    --until did not select is copied to the end of the DLQ for a later
+    replay. Prints a summary; exits 0 even when some records failed again
+    (they are counted), 1 when the replay itself cannot run.
     """
     from kafka_pipeline._dlq import DlqReason
-    from kafka_pipeline._replay import Replayer
+    from kafka_pipeline._replay.reading import replay_group as default_group
+    from kafka_pipeline._replay.replayer import Replayer
+    from kafka_pipeline._replay.selection import Selection
 
     config = load_pipeline_config(config_path).with_overrides(
         bootstrap_servers=bootstrap_servers, group_id=group_id
@@ -89,14 +138,41 @@ def replay(
             )
         for other in [p.name for p in registry.plugins if p.name != plugin_name]:
             registry.unregister(other)
-    replayer = Replayer(
-        config,
-        installation.domain(domain_name),
-        registry,
-        reasons=[DlqReason(r) for r in reasons or REASONS],
+    selection = Selection(
+        reasons=frozenset(DlqReason(r) for r in reasons or REASONS),
         plugin=plugin_name,
-        group_id=replay_group,
-        exit_when_idle=exit_when_idle,
+        since=since,
+        until=until,
+        max_attempts=max_attempts,
     )
-    stats = asyncio.run(replayer.run())
+    domain = installation.domain(domain_name)
+    if dry_run:
+        from kafka_pipeline._loading import topics_of
+        from kafka_pipeline._replay.dry_run import dry_run as scan
+
+        with ProgressBar("DLQ records read") as bar:
+            report = asyncio.run(
+                scan(
+                    config,
+                    topics_of(config, domain).dlq,
+                    default_group(config, replay_group),
+                    selection,
+                    [p.name for p in registry.plugins],
+                    idle_seconds=exit_when_idle,
+                    progress=bar.update,
+                )
+            )
+        click.echo(report.render())
+        return
+    with ProgressBar("DLQ records replayed") as bar:
+        replayer = Replayer(
+            config,
+            domain,
+            registry,
+            selection=selection,
+            group_id=replay_group,
+            exit_when_idle=exit_when_idle,
+            progress=bar.update,
+        )
+        stats = asyncio.run(replayer.run())
     click.echo("replay finished: " + json.dumps(stats.as_dict()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -36,7 +38,18 @@ from kafka_pipeline._loading import discover
     metavar="PORT",
     help="Serve /metrics, /healthz and /readyz on this port (0: any free port). Overrides metrics.port.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Run N worker processes in one consumer group under one supervisor, which forwards "
+    "SIGTERM/SIGINT/SIGHUP, restarts crashed ones and serves their metrics as one.",
+)
+@click.pass_context
 def worker(
+    ctx: click.Context,
     *,
     domain_name: str,
     config_path: Path,
@@ -46,6 +59,7 @@ def worker(
     group_id: str | None,
     delta_root: str | None,
     metrics_port: int | None,
+    processes: int,
 ) -> None:
     """Consume a domain's results, route them, append them to Delta, commit offsets.
 
@@ -59,10 +73,18 @@ def worker(
     The plugin settings (plugins, load, strict, resilience) are reloaded
     without a restart when the config file changes, or on SIGHUP; an invalid
     new file is refused with an error in the log and the worker carries on.
+
+    With --processes N, a supervisor runs N such workers in one consumer
+    group: it forwards SIGTERM, SIGINT and SIGHUP to them and exits 0 once
+    each exited 0; it restarts a crashed one with backoff, and exits 1 when
+    they keep failing (more than 5 crashes within 60s); with metrics on, it
+    serves /metrics (counters summed, gauges per process), /healthz and
+    /readyz for all of them.
     """
     # Heavy imports (aiokafka, deltalake, pyarrow) only for this command.
     from kafka_pipeline._worker.config_watch import ConfigFile
     from kafka_pipeline._worker.runner import Worker, WorkerOptions
+    from kafka_pipeline._worker.supervisor import supervised_index
 
     overrides = {
         "bootstrap_servers": bootstrap_servers,
@@ -74,6 +96,9 @@ def worker(
     # Every plugin that cannot run and every unknown name is logged at ERROR (strict mode: exit 1).
     installation = discover(config)
     require_domain(installation, domain_name)
+    if processes > 1:
+        ctx.exit(_supervise(ctx, processes, config.metrics.host, config.metrics.port))
+    supervised_index()  # in a supervisor's child: SIGTERM should the supervisor die
     runner = Worker(
         config,
         installation.domain(domain_name),
@@ -99,3 +124,33 @@ def worker(
         ),
         err=True,
     )
+
+
+def _supervise(ctx: click.Context, processes: int, host: str, port: int | None) -> int:
+    """Run ``processes`` children of this very command under a supervisor; its exit status."""
+    from kafka_pipeline._worker.supervisor import MetricsAddress, Supervisor
+
+    params = ctx.params
+    args = ["worker", "--domain", params["domain_name"], "--config", str(params["config_path"])]
+    for option in ("exit_when_idle", "bootstrap_servers", "group_id", "delta_root"):
+        if params[option] is not None:
+            args += [f"--{option.replace('_', '-')}", str(params[option])]
+    if params["create_topics"]:
+        args.append("--create-topics")
+    root = ctx.find_root().params  # the global options reach the children through their variables
+    env = {"KAFKA_PIPELINE_LOG_LEVEL": root["log_level"], "KAFKA_PIPELINE_LOG_FORMAT": root["log_format"]}
+
+    def command(index: int, metrics_port: int | None) -> list[str]:
+        metrics = ["--metrics-port", str(metrics_port)] if metrics_port is not None else []
+        return [sys.executable, "-m", "kafka_pipeline._cli", *args, *metrics]
+
+    supervisor = Supervisor(
+        processes,
+        command,
+        metrics=MetricsAddress(host, port) if port is not None else None,
+        env={**os.environ, **env},
+    )
+    status = asyncio.run(supervisor.run())
+    summary = {"processes": processes, "restarts": supervisor.restarts, "exit_codes": supervisor.exit_codes}
+    click.echo("supervisor stopped: " + json.dumps(summary), err=True)
+    return status

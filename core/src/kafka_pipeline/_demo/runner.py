@@ -49,12 +49,18 @@ class Reporter(Protocol):
     def progress(self, consumed: Mapping[str, int], produced: Mapping[str, int]) -> None:
         """Results consumed so far and produced, per domain; called a few times a second."""
 
+    def producing(self, acknowledged: int, total: int) -> None:
+        """Sample results the broker acknowledged so far, of ``total``; called a few times a second."""
+
 
 class _Silent:
     def step(self, text: str) -> None:
         pass
 
     def progress(self, consumed: Mapping[str, int], produced: Mapping[str, int]) -> None:
+        pass
+
+    def producing(self, acknowledged: int, total: int) -> None:
         pass
 
 
@@ -153,7 +159,7 @@ async def run_demo(
             many = "s" * (len(workers) != 1)
             partitions = f"{settings.partitions} partitions each"
             reporter.step(f"producing {total:,} {what} ({len(workers)} domain{many}, {partitions})")
-            ends = await _produce(bootstrap_servers, settings.partitions, workers, plan.samples)
+            ends = await _produce(bootstrap_servers, settings.partitions, workers, plan.samples, reporter)
             if not interrupted():
                 reporter.step(f"routing with {len(workers)} worker{many} and every installed plugin")
                 await _run_workers(workers, summary, ends, reporter)
@@ -183,6 +189,7 @@ async def _produce(
     partitions: int,
     workers: Mapping[str, Worker],
     samples: Mapping[str, list[SampleRecord]],
+    reporter: Reporter | None = None,
 ) -> dict[str, dict[tuple[str, int], int]]:
     """Create the source topics and produce every sample; returns each partition's end offset per domain."""
     kafka = next(iter(workers.values())).config.kafka
@@ -195,12 +202,17 @@ async def _produce(
     finally:
         await admin.close()
     producer = make_producer(kafka)
+    total = sum(len(records) for records in samples.values())
+    acknowledged = [0]
+    shown = asyncio.create_task(_show_production(reporter or _Silent(), acknowledged, total))
     try:
         await producer.start()
         sent = {
             name: [await producer.send(workers[name].source_topic, r.value, key=r.key) for r in records]
             for name, records in samples.items()
         }
+        for future in (f for futures in sent.values() for f in futures):
+            future.add_done_callback(lambda _: acknowledged.__setitem__(0, acknowledged[0] + 1))
         ends: dict[str, dict[tuple[str, int], int]] = {}
         for name, futures in sent.items():
             ends[name] = {}
@@ -214,7 +226,20 @@ async def _produce(
             "is the broker still running?"
         ) from exc
     finally:
+        shown.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await shown
         await producer.stop()
+
+
+async def _show_production(reporter: Reporter, acknowledged: list[int], total: int) -> None:
+    """Tell ``reporter`` how many sample results the broker has acknowledged, until cancelled."""
+    try:
+        while True:
+            reporter.producing(acknowledged[0], total)
+            await asyncio.sleep(_REDRAW_SECONDS)
+    finally:
+        reporter.producing(acknowledged[0], total)
 
 
 async def _run_workers(

@@ -500,6 +500,7 @@ class RoutingEngine:
             offset=source.offset,
             plugin=slot.name,
             trace_id=source.trace_id,
+            trace=source.trace_context,
         )
         self.outbox.dead_letter(self.dlq_topic, source.key, source.value, headers)
         slot.stats.dlq += 1

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from kafka_pipeline._dlq import DlqReason, describe_exception, describe_validation_error, dlq_headers
 from kafka_pipeline._domain import Domain
 from kafka_pipeline._engine.engine import RoutingEngine
-from kafka_pipeline._envelope import SourceRecord
+from kafka_pipeline._envelope import SourceRecord, trace_context
 from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._sinks.sink import Sink
@@ -81,7 +81,18 @@ class BatchProcessor:
                 self._reject(record, topic, partition, DlqReason.SCHEMA, describe_exception(exc))
                 invalid += 1
                 continue
-            source = SourceRecord(topic, partition, record.offset, value, message, trace_id, record.key)
+            # Only a record with headers pays for looking for a W3C traceparent among them.
+            headers = record.headers
+            source = SourceRecord(
+                topic,
+                partition,
+                record.offset,
+                value,
+                message,
+                trace_id,
+                record.key,
+                trace_context(headers) if headers else None,
+            )
             outcome = route(message, source)
             # Only a plugin that suspended, failed or met a new topic costs an await.
             if isinstance(outcome, CoroutineType):
@@ -114,7 +125,14 @@ class BatchProcessor:
             error,
             extra={"topic": topic, "partition": partition, "offset": record.offset},
         )
-        headers = dlq_headers(reason, error, topic=topic, partition=partition, offset=record.offset)
+        headers = dlq_headers(
+            reason,
+            error,
+            topic=topic,
+            partition=partition,
+            offset=record.offset,
+            trace=trace_context(record.headers) if record.headers else None,
+        )
         self._outbox.dead_letter(self._dlq_topic, record.key, record.value, headers)
         self._stats.dlq_by_reason[reason.value] += 1
 

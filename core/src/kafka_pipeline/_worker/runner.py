@@ -17,13 +17,13 @@ from kafka_pipeline._broker.outbox import KafkaOutbox
 from kafka_pipeline._broker.topics import DEV_TOPIC_PARTITIONS, TopicAdmin
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._domain import Domain
-from kafka_pipeline._engine.engine import RoutingEngine
 from kafka_pipeline._errors import WorkerError
 from kafka_pipeline._loading import discover, strict_mode, topics_of
 from kafka_pipeline._logs import redact
 from kafka_pipeline._observability.collector import metrics_registry
 from kafka_pipeline._observability.server import MetricsServer, Readiness
 from kafka_pipeline._observability.stats import FlushReport, WorkerStats
+from kafka_pipeline._observability.tracing import Tracing, tracing_from_environment
 from kafka_pipeline._registry import PluginRegistry
 from kafka_pipeline._sinks.delta import DeltaWriter
 from kafka_pipeline._sinks.sink import Sink
@@ -34,6 +34,7 @@ from kafka_pipeline._worker.memory import limit_heap_growth
 from kafka_pipeline._worker.rebalance import Rebalancer
 from kafka_pipeline._worker.reload import LivePlugins, Reloader
 from kafka_pipeline._worker.signals import WorkerSignals
+from kafka_pipeline._worker.traced import batch_processor, routing_engine
 
 log = logging.getLogger("kafka_pipeline.worker")
 
@@ -53,6 +54,7 @@ class WorkerOptions:
         reload_interval: seconds between two looks at ``config_file``; None: on SIGHUP only.
         sinks: where the standard processing stores results; default: the
             domain's Delta tables under ``delta.root``.
+        tracing: OpenTelemetry spans; default: as the ``OTEL_*`` variables say (usually none).
     """
 
     create_topics: bool = False
@@ -63,6 +65,7 @@ class WorkerOptions:
     config_file: ConfigFile | None = None
     reload_interval: float | None = 1.0
     sinks: Sequence[Sink] | None = None
+    tracing: Tracing | None = None
 
 
 class Worker:
@@ -217,13 +220,17 @@ class Worker:
         stack.push_async_callback(close_quietly, consumer.stop)
 
         registry = self._registry
-        engine = RoutingEngine(
+        tracing = options.tracing or tracing_from_environment()
+        if tracing is not None:
+            stack.callback(tracing.close)  # runs after the plugins stopped: their spans are exported too
+        engine = routing_engine(
             registry.plugins,
             config,
             outbox,
             self.stats,
             dlq_topic=self.dlq_topic,
             clock=options.breaker_clock,
+            tracing=tracing,
         )
         live = self._live = LivePlugins(
             self.domain.name, config, registry, engine, outbox, self.stats, asyncio.Lock()
@@ -239,7 +246,7 @@ class Worker:
             max_seconds=config.delta.flush_max_seconds,
         )
         checkpoint.listeners = self._listeners
-        batch = BatchProcessor(
+        batch = batch_processor(
             self.domain,
             engine,
             outbox,
@@ -247,6 +254,7 @@ class Worker:
             checkpoint=checkpoint,
             stats=self.stats,
             dlq_topic=self.dlq_topic,
+            tracing=tracing,
         )
         rebalancer = Rebalancer(
             lock=live.lock,
@@ -317,10 +325,8 @@ class Worker:
                 if self._fatal is not None:
                     return
                 now = self.stats.last_poll_at = time.monotonic()
+                processed = None
                 async with lock:
-                    if lag_generation != rebalancer.generation:
-                        lag_generation = rebalancer.generation
-                        lag.forget()
                     if records and generation != rebalancer.generation:
                         rebalancer.fetch_again(consumer, records)
                     elif records:
@@ -329,11 +335,15 @@ class Worker:
                             await batch.process(tp.topic, tp.partition, partition_records)
                         self.stats.batches += 1
                         await outbox.dispatch()
-                        await lag.update(consumer, records)
-                    else:
-                        await lag.update(consumer)
+                        processed = records
                     if checkpoint.due():
                         await checkpoint.commit()
+                # Outside the lock: asking the consumer for a position can wait for a rebalance to
+                # end, and the rebalance waits in its revoke listener for this lock.
+                if lag_generation != rebalancer.generation:
+                    lag_generation = rebalancer.generation
+                    lag.forget()
+                await lag.update(consumer, processed)
                 if idle is not None and now - max(last_activity, rebalancer.assigned_at or began) >= idle:
                     log.info("no message for %gs: stopping (--exit-when-idle)", idle)
                     break

@@ -220,7 +220,7 @@ def _hold(summary: DemoSummary, broker: EmbeddedBroker, as_json: bool) -> None:
         f"  kafka-pipeline produce --config {shown} --domain {domain} FILE.jsonl",
         f"  kafka-pipeline worker --config {shown} --domain {domain} --exit-when-idle 10 --metrics-port 9108",
         "  kafka-pipeline top --url 127.0.0.1:9108",
-        f"  kafka-pipeline replay --config {shown} --domain {domain} --exit-when-idle 5",
+        f"  kafka-pipeline replay --config {shown} --domain {domain} --dry-run",
     ]
     if len(domains) > 1:
         groups = " or ".join(f"--group-id {group_id(name)}" for name in domains)

@@ -10,7 +10,7 @@ Its entry points carry the shipped plugins' names, and discovery keeps the
 first entry point of a name on ``sys.path``, so putting that folder first on
 ``PYTHONPATH`` makes the seed-style plugins shadow the shipped ones for one
 run; ``kafka-pipeline plugins --json`` proves which distribution each run
-used.
+used, and names the shadowed one.
 
 The same few hundred results (the XACT sample factory, plus hand-made ones
 for the edges) are produced once; ``kafka-pipeline worker --exit-when-idle``
@@ -348,6 +348,14 @@ def test_the_seed_run_loads_the_classes_of_the_pip_installed_seed_style_package(
         "failure-alerter": "seed_style_plugins.failure_alerter:FailureAlerterPlugin",
         "status-subtype-router": "seed_style_plugins.status_router:StatusSubtypeRouterPlugin",
     }
+
+
+@pytest.mark.parametrize("variant", sorted(DISTRIBUTIONS))
+def test_the_listing_names_the_distribution_each_plugin_shadows(experiment: Experiment, variant: str) -> None:
+    run = experiment.runs[variant]
+
+    shadowed = {name: [s["distribution"] for s in run.plugin(name)["shadows"]] for name in PLUGINS}
+    assert shadowed == dict.fromkeys(PLUGINS, ["kafka-pipeline-xact"] if variant == "seed" else [])
 
 
 @pytest.mark.parametrize("variant", sorted(DISTRIBUTIONS))

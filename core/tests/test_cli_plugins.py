@@ -96,6 +96,7 @@ def test_json_gives_every_field_of_a_loaded_plugin(cli: Callable[..., Result]) -
         "status": "loaded",
         "error": None,
         "requires_core": None,
+        "shadows": [],
     }
 
 
@@ -115,6 +116,7 @@ def test_json_gives_every_field_of_a_domain(cli: Callable[..., Result]) -> None:
         "source_topic": "widgets.results",
         "dlq_topic": "widgets.results.dlq",
         "tables": {"completed": "widgets", "failed_permanent": "widgets_failed"},
+        "shadows": [],
     }
 
 

@@ -326,3 +326,39 @@ def test_a_plugin_that_hangs_ends_at_its_configured_timeout(
     assert result.exit_code == 1
     assert "  hangs failed in route: timed out after 0.2s" in result.stdout
     assert "  hangs -> DLQ (plugin_error)" in result.stdout
+
+
+COUNTS_COLOURS = """
+from kafka_pipeline import RoutingPlugin
+
+
+class CountsColours(RoutingPlugin):
+    name = "counts-colours"
+    domain = "widgets"
+
+    def should_route(self, message):
+        return len(message.colour)
+
+    async def route(self, message):
+        self.send_to_topic("widgets.counted", message)
+"""
+
+
+def test_a_should_route_that_returns_no_bool_is_shown_as_a_failure_naming_the_type_and_exit_is_1(
+    cli: Callable[..., Result],
+    widget_plugins: Site,
+    config_file: Callable[..., str],
+    jsonl: Callable[..., str],
+) -> None:
+    widget_plugins.install_plugin("counts-colours", COUNTS_COLOURS, "CountsColours")
+    path = config_file({"load": ["counts-colours", "red-router"]})
+
+    result = cli("route", "--domain", "widgets", "--config", path, jsonl(RED_DONE))
+
+    assert result.exit_code == 1
+    assert (
+        "  counts-colours failed in should_route: NotABoolError: should_route returned int 3, not a bool"
+        in (result.stdout)
+    )
+    assert "  counts-colours -> DLQ (plugin_error)" in result.stdout
+    assert "  red-router -> widgets.red  key=w-1" in result.stdout

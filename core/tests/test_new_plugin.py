@@ -82,6 +82,14 @@ def test_registers_the_plugin_class_under_its_name_in_the_routing_group() -> Non
 
 
 @pytest.mark.usefixtures("widgets_site")
+@pytest.mark.parametrize("file", ["README.md", "src/kafka_pipeline_red_alert/plugin.py"])
+def test_the_readme_and_the_plugin_say_where_the_message_fields_are_listed(file: str) -> None:
+    new_plugin("red-alert", "--domain", "widgets", "--dir", "pkg")
+
+    assert "kafka-pipeline domains --domain widgets" in Path("pkg", file).read_text()
+
+
+@pytest.mark.usefixtures("widgets_site")
 def test_package_name_sets_the_distribution_and_the_import_package() -> None:
     new_plugin("red-alert", "--domain", "widgets", "--dir", "pkg", "--package-name", "acme-widget-rules")
 

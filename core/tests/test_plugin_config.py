@@ -48,13 +48,14 @@ def test_without_a_config_model_the_config_is_the_plain_dict() -> None:
     assert plugin.config == {"topic": "anywhere", "extra": [1, 2]}
 
 
-def test_an_unknown_key_is_an_error_naming_the_plugin_the_key_and_the_known_keys() -> None:
+def test_an_unknown_key_is_an_error_naming_the_plugin_the_key_the_likely_one_and_the_known_keys() -> None:
     with pytest.raises(PluginConfigError) as caught:
         Thresholds({"min_sise": 3})
 
     assert caught.value.plugin == "thresholds"
     assert caught.value.problems == [
-        "plugins.thresholds.config.min_sise: unknown key for plugin 'thresholds' (known: min_size, topic)"
+        "plugins.thresholds.config.min_sise: unknown key for plugin 'thresholds'; did you mean 'min_size'? "
+        "(known: min_size, topic)"
     ]
 
 

@@ -223,3 +223,10 @@ def test_loading_the_plugin_imports_no_broker_client_and_no_routing_plugin(widge
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
 
     assert json.loads(out.stdout) == []
+
+
+def test_harness_factory_is_importable_where_the_0_1_tests_of_plugins_import_it() -> None:
+    from kafka_pipeline.testing import HarnessFactory
+    from kafka_pipeline.testing.pytest_plugin import HarnessFactory as Legacy
+
+    assert Legacy is HarnessFactory

@@ -3,7 +3,10 @@
 Nothing a plugin package does can stop discovery: an import error, a wrong
 object, an unknown domain or a core version outside the range the package
 requires is recorded on its :class:`PluginRecord` and the plugin skipped.
-Plugins that are disabled or not allowed are never imported.
+Plugins that are disabled or not allowed are never imported. Of one name
+provided by two distributions, the first on ``sys.path`` is used and the
+other recorded as shadowed; two in the same directory are a conflict, and
+neither is used.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -49,6 +53,28 @@ class LoadStatus(enum.StrEnum):
     NOT_ALLOWED = "not_allowed"
 
 
+@dataclass(frozen=True)
+class Shadowed:
+    """A same-named entry point of another distribution, hidden by the one discovery kept."""
+
+    distribution: str | None
+    version: str | None
+    entry_point: str
+    #: The ``sys.path`` entry (site directory) it is installed in.
+    location: str | None
+
+    def __str__(self) -> str:
+        return f"{self.distribution or '?'} {self.version or '?'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "distribution": self.distribution,
+            "version": self.version,
+            "entry_point": self.entry_point,
+            "location": self.location,
+        }
+
+
 @dataclass
 class DomainRecord:
     """One entry of the ``kafka_pipeline.domains`` group and what became of it."""
@@ -62,6 +88,8 @@ class DomainRecord:
     domain: Domain[Any] | None = None
     #: How long importing the entry point took; shared modules count where first imported.
     import_seconds: float | None = None
+    #: Same-named entry points of other distributions, later on ``sys.path``: never loaded.
+    shadows: list[Shadowed] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.domain
@@ -77,6 +105,7 @@ class DomainRecord:
             "dlq_topic": d.default_dlq_topic if d else None,
             "tables": dict(d.tables) if d else None,
             "import_seconds": _rounded(self.import_seconds),
+            "shadows": [s.as_dict() for s in self.shadows],
         }
 
 
@@ -98,6 +127,8 @@ class PluginRecord:
     problems: list[str] = field(default_factory=list)
     #: How long importing the entry point took; None when it was not imported (disabled, not allowed).
     import_seconds: float | None = None
+    #: Same-named entry points of other distributions, later on ``sys.path``: never loaded.
+    shadows: list[Shadowed] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -116,6 +147,7 @@ class PluginRecord:
             "error": self.error,
             "requires_core": self.requires_core,
             "import_seconds": _rounded(self.import_seconds),
+            "shadows": [s.as_dict() for s in self.shadows],
         }
 
 
@@ -179,19 +211,70 @@ def allowed_plugins(config_load: Iterable[str] | None) -> frozenset[str] | None:
     return None if config_load is None else frozenset(config_load)
 
 
-def _entry_points(group: str) -> list[md.EntryPoint]:
-    seen: dict[str, md.EntryPoint] = {}
+class _Found(NamedTuple):
+    """An entry point discovery keeps, and why it may not be used as is."""
+
+    entry_point: md.EntryPoint
+    #: Same-named entry points of distributions later on ``sys.path``: a warning.
+    shadows: list[Shadowed]
+    #: Why it cannot be used: another distribution in the same directory provides the name too.
+    conflict: str | None
+
+
+def _entry_points(group: str) -> list[_Found]:
+    """The group's entry points by name; of one name from several distributions, the first on sys.path.
+
+    Within one directory there is no "first": which one Python finds first is
+    the file system's order. Such a name is a conflict, and neither is used.
+    """
+    named: dict[str, list[md.EntryPoint]] = {}
     for ep in md.entry_points(group=group):
-        seen.setdefault(ep.name, ep)  # the first on sys.path wins, as for imports
-    return sorted(seen.values(), key=lambda e: e.name)
+        named.setdefault(ep.name, []).append(ep)
+    return [_choose(eps) for _, eps in sorted(named.items())]
+
+
+def _choose(eps: list[md.EntryPoint]) -> _Found:
+    first, *others = eps
+    if not others:  # the usual case: no file system look-up
+        return _Found(first, [], None)
+    where = _location(first)
+    same = [ep for ep in others if where is not None and _location(ep) == where]
+    if same:
+        names = ", ".join(" ".join(filter(None, _dist_of(ep)[:2])) or ep.value for ep in (first, *same))
+        return _Found(
+            first,
+            [],
+            f"two installed distributions provide {first.name!r}: {names} (both in {where}), "
+            "and which one Python finds first is up to the file system; uninstall one",
+        )
+    return _Found(first, [_shadowed(ep) for ep in others], None)
+
+
+def _location(ep: md.EntryPoint) -> str | None:
+    """The sys.path entry ``ep``'s distribution is installed in."""
+    if ep.dist is None:
+        return None
+    try:
+        return str(Path(str(ep.dist.locate_file(""))).resolve())
+    except (OSError, NotImplementedError):
+        return None
+
+
+def _shadowed(ep: md.EntryPoint) -> Shadowed:
+    dist_name, version, _ = _dist_of(ep)
+    return Shadowed(dist_name, version, ep.value, _location(ep))
 
 
 def discover_domains() -> list[DomainRecord]:
     """Import every ``kafka_pipeline.domains`` entry point."""
     records = []
-    for ep in _entry_points(DOMAINS_GROUP):
+    for ep, shadows, conflict in _entry_points(DOMAINS_GROUP):
         dist_name, version, _ = _dist_of(ep)
-        rec = DomainRecord(ep.name, ep.value, dist_name, version, LoadStatus.LOADED)
+        rec = DomainRecord(ep.name, ep.value, dist_name, version, LoadStatus.LOADED, shadows=shadows)
+        records.append(rec)
+        if conflict is not None:
+            rec.status, rec.error = LoadStatus.FAILED, conflict
+            continue
         started = time.perf_counter()
         try:
             obj = ep.load()
@@ -208,7 +291,6 @@ def discover_domains() -> list[DomainRecord]:
                 rec.domain = obj
         finally:
             rec.import_seconds = time.perf_counter() - started
-        records.append(rec)
     return records
 
 
@@ -241,7 +323,7 @@ def discover_plugins(
     disabled = set(disabled)
     priorities = priorities or {}
     records = []
-    for ep in _entry_points(ROUTING_GROUP):
+    for ep, shadows, conflict in _entry_points(ROUTING_GROUP):
         dist_name, version, dist = _dist_of(ep)
         req = _core_requirement(dist)
         rec = PluginRecord(
@@ -251,6 +333,7 @@ def discover_plugins(
             version,
             LoadStatus.LOADED,
             requires_core=str(req.specifier) if req is not None and req.specifier else None,
+            shadows=shadows,
         )
         records.append(rec)
         if allowed is not None and ep.name not in allowed:
@@ -258,6 +341,9 @@ def discover_plugins(
             continue
         if ep.name in disabled:
             rec.status, rec.enabled = LoadStatus.DISABLED, False
+            continue
+        if conflict is not None:
+            rec.status, rec.error = LoadStatus.FAILED, conflict
             continue
         reason = core_incompatibility(req)
         if reason is not None:

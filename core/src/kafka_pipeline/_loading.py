@@ -88,6 +88,18 @@ class Installation:
             if r.status in BROKEN and (domain is None or _concerns(r, domain))
         ]
 
+    def shadowing(self, domain: str | None = None) -> list[str]:
+        """One line per entry point that hides a same-named one of another distribution (a warning)."""
+        return [
+            f"{kind} {r.name!r} ({r.distribution or '?'} {r.version or '?'}) shadows {r.name} from "
+            f"{hidden} in {hidden.location or '?'}, which is never loaded; uninstall the one "
+            "you do not mean to run"
+            for kind, recs in (("domain", self.domain_records), ("plugin", self.plugin_records))
+            for r in recs
+            if domain is None or _concerns(r, domain, broken=False)
+            for hidden in r.shadows
+        ]
+
     def unknown_names(self) -> list[str]:
         """One line per name under ``plugins:``, ``load:`` or in the load variable that no plugin has."""
         installed = sorted(r.name for r in self.plugin_records)
@@ -109,6 +121,20 @@ class Installation:
         """
         self.domain(domain)
         strict = strict_mode(self.config) if raise_errors is None else raise_errors
+        registry = self._build(domain)
+        unknown = self.unknown_names()
+        if strict and (problems := self.problems(domain) + unknown):
+            raise _strict_failure(problems)
+        for line in unknown:  # a rule someone expects to run does not: as loud as a skipped plugin
+            log.error("%s", line)
+        return registry
+
+    def vet(self) -> None:
+        """Build every domain's registry, so each plugin's status is what a worker would act on."""
+        for name in self.domains:
+            self._build(name)
+
+    def _build(self, domain: str) -> PluginRegistry[Any]:
         registry: PluginRegistry[Any] = PluginRegistry(
             domain, lifecycle_timeout=self.config.resilience.lifecycle_timeout_seconds
         )
@@ -128,17 +154,7 @@ class Installation:
                 registry.register(plugin, priority=rec.priority)
             except PluginLoadError as exc:
                 self._skip(rec, LoadStatus.FAILED, str(exc))
-        unknown = self.unknown_names()
-        if strict and (problems := self.problems(domain) + unknown):
-            raise _strict_failure(problems)
-        for line in unknown:
-            log.warning("%s", line)
         return registry
-
-    def vet(self) -> None:
-        """Build every domain's registry, so each plugin's status is what a worker would act on."""
-        for name in self.domains:
-            self.registry(name, raise_errors=False)
 
     @staticmethod
     def _skip(rec: PluginRecord, status: LoadStatus, error: str) -> None:
@@ -149,9 +165,11 @@ class Installation:
 BROKEN: Final = frozenset({LoadStatus.FAILED, LoadStatus.INCOMPATIBLE, LoadStatus.INVALID_CONFIG})
 
 
-def _concerns(record: DomainRecord | PluginRecord, domain: str) -> bool:
-    """Whether a broken ``record`` may concern ``domain``: a domain does, a plugin of unknown domains too."""
-    return not isinstance(record, PluginRecord) or not record.domains or domain in record.domains
+def _concerns(record: DomainRecord | PluginRecord, domain: str, *, broken: bool = True) -> bool:
+    """Whether ``record`` may concern ``domain``: a plugin of it or of no known domain; a broken domain."""
+    if isinstance(record, DomainRecord):
+        return broken or record.name == domain
+    return not record.domains or domain in record.domains
 
 
 def _no_such_plugin(name: str, installed: list[str]) -> str:
@@ -173,8 +191,9 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
     """Discover domains and plugins under ``config`` (defaults if None).
 
     In strict mode (``strict``, else the config's or the environment's) a
-    plugin that failed to load is an error; ``strict=False`` always returns
-    the installation so that diagnostics can list every problem.
+    plugin that cannot run (in any domain) or a name no plugin has is an
+    error listing them all; ``strict=False`` always returns the installation
+    so that diagnostics can list every problem.
     """
     config = config or PipelineConfig()
     strict = strict_mode(config) if strict is None else strict
@@ -197,6 +216,10 @@ def discover(config: PipelineConfig | None = None, *, strict: bool | None = None
                 extra={"plugin": rec.name},
             )
     installation = Installation(config, domain_records, plugin_records)
-    if strict and (problems := installation.problems()):
-        raise _strict_failure(problems)
+    for line in installation.shadowing():
+        log.warning("%s", line)
+    if strict:
+        installation.vet()  # plugin configs and constructors too: every problem in one message
+        if problems := installation.problems() + installation.unknown_names():
+            raise _strict_failure(problems)
     return installation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import types
 from collections.abc import Awaitable, Generator, Mapping
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar, cast
@@ -33,6 +34,11 @@ def _completed() -> Awaitable[None]:
 #: exhausted generator-based coroutine: awaiting it costs about 20 ns, less than any
 #: object with an ``__await__`` method.
 ENQUEUED: Final[Awaitable[None]] = _completed()
+
+
+def _close(key: object, known: set[str]) -> str:
+    close = difflib.get_close_matches(str(key), sorted(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class RouteSender(Protocol):
@@ -104,7 +110,7 @@ class RoutingPlugin(Generic[T]):
         }
         listed = ", ".join(sorted(known)) or "none"
         problems = [
-            f"{prefix}.{key}: unknown key for plugin {cls.name!r} (known: {listed})"
+            f"{prefix}.{key}: unknown key for plugin {cls.name!r}{_close(key, known)} (known: {listed})"
             for key in data
             if key not in known
         ]

@@ -72,7 +72,7 @@ def validate_plugin_class(cls: object, *, entry_point: str | None = None) -> typ
         if hook in _ASYNC_HOOKS and not is_async:
             raise PluginLoadError(
                 f"hook {hook!r} of {cls.__qualname__} must be 'async def' "
-                f"(found: def {hook}{inspect.signature(impl)})",
+                f"(found: def {hook}{_signature(impl)})",
                 plugin=name,
             )
         if hook not in _ASYNC_HOOKS and is_async:
@@ -91,7 +91,7 @@ _ARITY: Final = {"should_route": 1, "route": 1, "start": 0, "stop": 0}
 def _check_arity(cls: type, hook: str, impl: object, plugin: str) -> None:
     """Core calls every hook positionally: its parameter may have any name, not any number."""
     try:
-        signature = inspect.signature(impl)  # type: ignore[arg-type]
+        signature = _signature(impl)
     except (TypeError, ValueError):  # a builtin or C callable: nothing to check
         return
     wanted = _ARITY[hook]
@@ -109,6 +109,14 @@ def _own_cancellation(exc: BaseException) -> bool:
     """Whether ``exc`` is this task being cancelled (the worker stopping), not a plugin's own raise."""
     task = asyncio.current_task()
     return isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling() > 0
+
+
+def _signature(impl: Any) -> inspect.Signature:
+    """The signature as the author wrote it: ``-> bool``, not ``-> 'bool'`` under postponed annotations."""
+    try:
+        return inspect.signature(impl, eval_str=True)
+    except Exception:  # a name only imported under TYPE_CHECKING, say: the annotations as strings
+        return inspect.signature(impl)
 
 
 class _RoutingPluginManager(pluggy.PluginManager):

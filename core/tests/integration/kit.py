@@ -261,12 +261,12 @@ class WorkerProcess:
     logs: Path
     proc: subprocess.Popen[bytes] | None = None
     _out: list[IO[bytes]] = field(default_factory=list)
+    #: More site directories with fake distributions, after ``site`` on the path.
+    more_sites: tuple[Path, ...] = ()
 
     def start(self) -> WorkerProcess:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(self.site), os.environ.get("PYTHONPATH", "")]),
-        }
+        sites = [str(self.site), *map(str, self.more_sites), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sites)}
         env.pop("KAFKA_PIPELINE_LOAD_PLUGINS", None)
         self.logs.parent.mkdir(parents=True, exist_ok=True)
         err = self.logs.open("ab")

@@ -5,7 +5,8 @@ The model has one field of each kind the Delta schema derivation handles
 are the cast of the worker's tests: two well-behaved rules, and the broken
 ones (a plugin that raises, one that hangs, one whose decision raises,
 ``rogue``, which raises what no plugin should, ``stubborn``, which hangs and
-ignores cancellation, ``blocker``, which blocks the event loop), plus
+ignores cancellation, ``blocker``, which blocks the event loop, one whose
+decision is not a bool, one whose ``route`` returns a value), plus
 ``dawdle``, which slows a worker down, and ``tally``, which lets a test see how
 far a worker process has got.
 """
@@ -315,6 +316,41 @@ class Blocker(RoutingPlugin):
         time.sleep(self.config.seconds)
 
 
+class Vague(RoutingPlugin):
+    """Answers parcels tagged 'vague' with a number instead of True: a plugin failure."""
+
+    name = "vague"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        topic: str = "parcels.vague"
+
+    def should_route(self, message):
+        if "vague" in message.tags:
+            return len(message.tags)
+        return False
+
+    async def route(self, message):
+        self.send_to_topic(self.config.topic, message)
+
+
+class Chatty(RoutingPlugin):
+    """Forwards parcels tagged 'chatty' and returns how many it sent, which nobody reads."""
+
+    name = "chatty"
+    domain = "parcels"
+
+    class Config(BaseModel):
+        topic: str = "parcels.chatty"
+
+    def should_route(self, message):
+        return "chatty" in message.tags
+
+    async def route(self, message):
+        self.send_to_topic(self.config.topic, message)
+        return 1
+
+
 class Nosy(RoutingPlugin):
     """Asks for an argument core never passes: invalid, so skipped wherever it is loaded."""
 
@@ -341,6 +377,8 @@ PLUGINS = {
     "rogue": "Rogue",
     "stubborn": "Stubborn",
     "blocker": "Blocker",
+    "vague": "Vague",
+    "chatty": "Chatty",
 }
 
 

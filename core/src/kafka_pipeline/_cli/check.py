@@ -36,9 +36,11 @@ def check(config_path: Path, storage: bool, domain_name: str | None) -> None:
     Checks the file itself, each plugin's own 'config' section against the
     plugin's Config model, every plugin's hook signatures and the core
     version range it requires, and that every name under 'plugins:' and
-    'load:' is an installed plugin. Prints every problem with its path and
-    exits 1, or prints a one-line summary and exits 0. Secrets are never
-    printed.
+    'load:' is an installed plugin (with a "did you mean" for a misspelt
+    one). Prints every problem with its path and exits 1, or prints a
+    one-line summary and exits 0. A plugin that shadows a same-named one of
+    another distribution is a warning on stderr, not a problem. Secrets are
+    never printed.
 
     With --storage it also probes the Delta root and the tables the worker
     would write, and lists what is due or wrong there.
@@ -59,6 +61,8 @@ def check(config_path: Path, storage: bool, domain_name: str | None) -> None:
         installation.vet()
     problems += installation.problems()
     problems += installation.unknown_names()
+    for warning in installation.shadowing():
+        click.echo(f"warning: {warning}", err=True)
     if storage and not problems:
         if domain_name is not None:
             require_domain(installation, domain_name)

@@ -38,7 +38,9 @@ def plugins(domain_name: str | None, as_json: bool, timings: bool, config_path: 
     enabled, its priority and its load status, with the reason when it was
     not loaded: the status a worker would act on (failed, incompatible,
     invalid-config, disabled, not_allowed, loaded). A plugin that failed to
-    import is listed, never fatal. With --config, the file's 'load',
+    import is listed, never fatal. A plugin name provided by two installed
+    distributions is warned about: the one first on sys.path shadows the
+    other, or, when both are in one directory, neither is used (failed). With --config, the file's 'load',
     'enabled', 'priority' and plugin 'config' settings apply, and names under
     'plugins:' or 'load:' that match no installed plugin are listed.
     Plugins that were not imported (disabled, not allowed, failed) have no
@@ -57,6 +59,7 @@ def plugins(domain_name: str | None, as_json: bool, timings: bool, config_path: 
         require_domain(installation, domain_name)
         domains = [d for d in domains if d.name == domain_name]
         records = [r for r in records if domain_name in r.domains or not r.domains]
+    shadowing = installation.shadowing(domain_name)
     _warn_slow_imports(domains, records)
     if as_json:
         echo_json(
@@ -65,10 +68,11 @@ def plugins(domain_name: str | None, as_json: bool, timings: bool, config_path: 
                 "domains": [d.as_dict() for d in domains],
                 "plugins": [r.as_dict() for r in records],
                 "unknown_names": unknown,
+                "warnings": shadowing,
             }
         )
         return
-    click.echo(_human(domains, records, unknown, timings=timings))
+    click.echo(_human(domains, records, unknown, shadowing, timings=timings))
 
 
 def _warn_slow_imports(domains: list[DomainRecord], records: list[PluginRecord]) -> None:
@@ -108,7 +112,12 @@ def _plugin_row(r: PluginRecord, timings: bool) -> list[str]:
 
 
 def _human(
-    domains: list[DomainRecord], records: list[PluginRecord], unknown: list[str], *, timings: bool
+    domains: list[DomainRecord],
+    records: list[PluginRecord],
+    unknown: list[str],
+    shadowing: list[str],
+    *,
+    timings: bool,
 ) -> str:
     timing = ["IMPORT"] if timings else []
     parts: list[str] = [f"kafka-pipeline-core {core_version()}", ""]
@@ -155,6 +164,9 @@ def _human(
     if unknown:
         parts += ["", "Unknown names in the configuration"]
         parts += [f"  {line}" for line in unknown]
+    if shadowing:
+        parts += ["", "Warnings"]
+        parts += [f"  {line}" for line in shadowing]
     return "\n".join(parts)
 
 

@@ -106,6 +106,8 @@ def route(
     skipped = installation.problems(domain_name) + installation.unknown_names()
     for problem in skipped:
         click.echo(f"warning: the worker would run without it: {_indent(problem)}", err=True)
+    for warning in installation.shadowing(domain_name):
+        click.echo(f"warning: {warning}", err=True)
     domain = installation.domain(domain_name)
     emit: Callable[[LineReport], None] = (lambda r: echo_json(r.as_dict(), indent=None)) if as_json else _echo
     # The report says what the engine would log: plugin failures, the DLQ records.

@@ -93,7 +93,7 @@ def worker(
         "metrics_port": metrics_port,
     }
     config = load_pipeline_config(config_path).with_overrides(**overrides)
-    # Every plugin that cannot run is logged at ERROR (strict mode: exit 1), every unknown name at WARNING.
+    # Every plugin that cannot run and every unknown name is logged at ERROR (strict mode: exit 1).
     installation = discover(config)
     require_domain(installation, domain_name)
     if processes > 1:

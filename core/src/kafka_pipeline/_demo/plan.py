@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from kafka_pipeline._broker.topics import DEV_TOPIC_PARTITIONS
 from kafka_pipeline._config import PipelineConfig
+from kafka_pipeline._demo.input import InputError, input_records
 from kafka_pipeline._demo.samples import SampleError, SampleRecord, sample_records
 from kafka_pipeline._domain import Domain
 from kafka_pipeline._errors import KafkaPipelineError
@@ -45,6 +46,8 @@ class DemoSettings:
     partitions: int = DEV_TOPIC_PARTITIONS
     #: Only these domains; empty means every installed domain.
     domains: tuple[str, ...] = ()
+    #: A JSON Lines file of the one domain's results, produced instead of sample results.
+    input: Path | None = None
 
 
 @dataclass
@@ -62,12 +65,27 @@ class DemoPlan:
 def plan_demo(settings: DemoSettings) -> DemoPlan:
     """Discover the domains, make their sample results and clear the Delta root.
 
-    Raises :class:`DemoError` for an unknown domain, a Delta root with data
-    the demo did not write, or when no domain can make sample results.
+    With ``settings.input``, the file's lines are the one domain's results
+    instead. Raises :class:`DemoError` for an unknown domain, a Delta root
+    with data the demo did not write, an input file that cannot be read or
+    is empty, or when no domain can make sample results.
     """
     installation = discover(PipelineConfig(), strict=False)
     plan = DemoPlan(settings, installation)
-    for domain in _choose(installation, settings.domains, plan.skipped):
+    if settings.input is not None:
+        _plan_input(plan, settings.input)
+    else:
+        _plan_samples(plan)
+    if not plan.domains:
+        raise DemoError(_nothing_to_demonstrate(installation, plan.skipped))
+    _prepare_delta_root(settings.delta_root)
+    return plan
+
+
+def _plan_samples(plan: DemoPlan) -> None:
+    """Every chosen domain with a sample factory, with its sample results."""
+    settings = plan.settings
+    for domain in _choose(plan.installation, settings.domains, plan.skipped):
         # Seeded per domain: installing another domain does not change this one's results.
         rng = random.Random(f"{settings.seed}:{domain.name}")
         try:
@@ -76,10 +94,18 @@ def plan_demo(settings: DemoSettings) -> DemoPlan:
             plan.skipped[domain.name] = str(exc)
         else:
             plan.domains.append(domain)
-    if not plan.domains:
-        raise DemoError(_nothing_to_demonstrate(installation, plan.skipped))
-    _prepare_delta_root(settings.delta_root)
-    return plan
+
+
+def _plan_input(plan: DemoPlan, path: Path) -> None:
+    """The one domain of ``--domain`` with the lines of ``path`` as its results."""
+    if len(plan.settings.domains) != 1:
+        raise DemoError("--input needs exactly one --domain: the domain whose results the file holds")
+    [domain] = _choose(plan.installation, plan.settings.domains, plan.skipped, samples=False)
+    try:
+        plan.samples[domain.name] = input_records(domain, path)
+    except InputError as exc:
+        raise DemoError(str(exc)) from exc
+    plan.domains.append(domain)
 
 
 def _prepare_delta_root(root: Path) -> None:
@@ -101,7 +127,9 @@ def _prepare_delta_root(root: Path) -> None:
     (root / MARKER).write_text("Written by 'kafka-pipeline demo'; its next run replaces this directory.\n")
 
 
-def _choose(installation: Installation, wanted: Sequence[str], skipped: dict[str, str]) -> list[Domain[Any]]:
+def _choose(
+    installation: Installation, wanted: Sequence[str], skipped: dict[str, str], *, samples: bool = True
+) -> list[Domain[Any]]:
     installed = installation.domains
     unknown = sorted(set(wanted) - set(installed))
     if unknown:
@@ -113,7 +141,7 @@ def _choose(installation: Installation, wanted: Sequence[str], skipped: dict[str
     chosen = []
     for name in sorted(set(wanted) or installed):
         domain = installed[name]
-        if domain.sample is None:
+        if samples and domain.sample is None:
             skipped[name] = "no sample factory (Domain.sample), so nothing to produce"
         else:
             chosen.append(domain)

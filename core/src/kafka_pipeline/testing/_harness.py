@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
@@ -97,7 +97,32 @@ class RoutingHarness(Generic[T]):
     Messages may be model instances, mappings, or raw JSON ``str``/``bytes``.
     ``clock`` is the circuit breakers' clock: pass a fake one to test a
     breaker without waiting.
+
+    A harness built from a ``Domain`` object is typed by its model
+    (``RoutingHarness[DownloadResultMessage]``); one built from a domain's
+    name is ``RoutingHarness[Any]``, since a type checker cannot know what an
+    installed domain's name stands for.
     """
+
+    @overload
+    def __init__(
+        self: RoutingHarness[Any],
+        domain: str,
+        plugins: Sequence[PluginSpec] | None = None,
+        config: PipelineConfig | Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        domain: Domain[T],
+        plugins: Sequence[PluginSpec] | None = None,
+        config: PipelineConfig | Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None: ...
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pytest
 
@@ -23,10 +23,21 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_BOOTSTRAP_SERVERS",
     "ExternalBroker",
+    "HarnessFactory",
     "KafkaBroker",
     "kafka_broker",
     "routing_harness",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``HarnessFactory``, imported on first use: 0.1.0's plugin tests import it from here."""
+    if name == "HarnessFactory":
+        from kafka_pipeline.testing._harness import HarnessFactory
+
+        return HarnessFactory
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ENV_BOOTSTRAP_SERVERS: Final = "KAFKA_BOOTSTRAP_SERVERS"
 

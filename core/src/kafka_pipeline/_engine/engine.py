@@ -13,7 +13,7 @@ other plugins and the standard processing go on as if nothing happened.
 
 One match in ``metrics.route_timing_sample_every`` per plugin (the first
 always) has its ``route`` call timed into the plugin's
-:class:`~kafka_pipeline._observability.timing.RouteTimings`: a modulo per
+:class:`~kafka_pipeline._observability.timing.Timings`: a modulo per
 match, and two clock reads per sampled one.
 """
 

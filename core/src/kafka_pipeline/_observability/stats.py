@@ -14,8 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka_pipeline._observability.flush_timing import FlushTimings
-from kafka_pipeline._observability.timing import RouteTimings
+from kafka_pipeline._observability.timing import FLUSH_SECONDS_BUCKETS, Timings
 
 
 @dataclass(slots=True)
@@ -39,7 +38,7 @@ class PluginStats:
     #: ``closed``, ``open`` or ``half_open``.
     breaker_state: str = "closed"
     #: How long ``route`` took, for a sample of the matched messages.
-    route_seconds: RouteTimings = field(default_factory=RouteTimings)
+    route_seconds: Timings = field(default_factory=Timings)
 
 
 @dataclass(slots=True)
@@ -86,7 +85,7 @@ class WorkerStats:
     #: When the last flush completed (``time.monotonic``); None before the first.
     last_flush_at: float | None = None
     #: How long each flush took: acknowledgements, Delta append, offset commit.
-    flush_seconds: FlushTimings = field(default_factory=FlushTimings)
+    flush_seconds: Timings = field(default_factory=lambda: Timings(FLUSH_SECONDS_BUCKETS))
     #: Records behind the high watermark per assigned ``(topic, partition)``, as of the last poll.
     consumer_lag: dict[tuple[str, int], int] = field(default_factory=dict)
     #: When the consumer loop last came back from a poll (``time.monotonic``); None before the first.

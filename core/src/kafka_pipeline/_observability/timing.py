@@ -1,6 +1,8 @@
-"""``RouteTimings``: how long plugins take to route, as a histogram kept in plain ints.
+"""``Timings``: how long things take, as a histogram kept in plain ints.
 
-A plugin's ``route`` usually just enqueues a record and takes microseconds,
+The worker keeps three: plugins' ``route`` calls, flushes and event-loop
+stalls, each with bounds for its range. A plugin's ``route`` usually just
+enqueues a record and takes microseconds,
 so timing every call, let alone updating a ``prometheus_client.Histogram``
 (a lock and a float per call), would cost more than the routing. Instead the
 worker times one matched message in every ``sample_every`` per plugin
@@ -44,7 +46,30 @@ ROUTE_SECONDS_BUCKETS: Final = (
 DEFAULT_SAMPLE_EVERY: Final = 16
 
 
-class RouteTimings:
+#: A flush waits for every acknowledgement of its batch, appends to Delta and commits offsets:
+#: milliseconds against a local disk, seconds against an object store, minutes when retries kick in.
+FLUSH_SECONDS_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+)
+
+#: Upper bounds (seconds) of ``kafka_pipeline_loop_stall_seconds``: a stall is reported from a second on.
+STALL_SECONDS_BUCKETS: Final = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class Timings:
     """Bucket counts, their sum and their number, written by the worker's loop only.
 
     :meth:`snapshot` may run on another thread (the metrics endpoint): it

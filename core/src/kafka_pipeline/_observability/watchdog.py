@@ -33,13 +33,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from kafka_pipeline._observability.server import Readiness
-from kafka_pipeline._observability.timing import RouteTimings
+from kafka_pipeline._observability.timing import STALL_SECONDS_BUCKETS, Timings
 from kafka_pipeline._plugin import RoutingPlugin
 
 log = logging.getLogger("kafka_pipeline.worker.watchdog")
 
-#: Upper bounds (seconds) of ``kafka_pipeline_loop_stall_seconds``.
-STALL_SECONDS_BUCKETS: Final = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 #: How often the loop beats and the thread looks.
 INTERVAL: Final = 0.1
 
@@ -86,7 +84,7 @@ class LoopWatchdog:
         self.interval = interval
         #: Stalls of ``warn_seconds`` or more, and their durations.
         self.stalls = 0
-        self.stall_seconds = RouteTimings(STALL_SECONDS_BUCKETS)
+        self.stall_seconds = Timings(STALL_SECONDS_BUCKETS)
         self.longest = 0.0
         #: Stalls per plugin that was running when the loop stalled.
         self.plugin_stalls: Counter[str] = Counter()

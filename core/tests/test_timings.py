@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from kafka_pipeline._observability.timing import RouteTimings
+from kafka_pipeline._observability.timing import Timings
 
 
 def test_a_time_counts_in_the_first_bucket_whose_bound_it_does_not_exceed() -> None:
-    timings = RouteTimings(bounds=(0.001, 0.01, 0.1))
+    timings = Timings(bounds=(0.001, 0.01, 0.1))
 
     timings.observe(0.001)
     timings.observe(0.002)
@@ -18,7 +18,7 @@ def test_a_time_counts_in_the_first_bucket_whose_bound_it_does_not_exceed() -> N
 
 
 def test_the_snapshot_is_cumulative_and_ends_with_every_observation_and_their_sum() -> None:
-    timings = RouteTimings(bounds=(0.001, 0.01, 0.1))
+    timings = Timings(bounds=(0.001, 0.01, 0.1))
     for seconds in (0.0005, 0.005, 0.005, 2.0):
         timings.observe(seconds)
 

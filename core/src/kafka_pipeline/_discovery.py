@@ -265,6 +265,16 @@ def _shadowed(ep: md.EntryPoint) -> Shadowed:
     return Shadowed(dist_name, version, ep.value, _location(ep))
 
 
+def _load(ep: md.EntryPoint) -> tuple[Any, str | None, float]:
+    """Import ``ep``: its object, why it failed (never raised: one package cannot stop discovery), seconds."""
+    started = time.perf_counter()
+    try:
+        obj = ep.load()
+    except Exception as exc:
+        return None, f"import failed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+    return obj, None, time.perf_counter() - started
+
+
 def discover_domains() -> list[DomainRecord]:
     """Import every ``kafka_pipeline.domains`` entry point."""
     records = []
@@ -275,22 +285,17 @@ def discover_domains() -> list[DomainRecord]:
         if conflict is not None:
             rec.status, rec.error = LoadStatus.FAILED, conflict
             continue
-        started = time.perf_counter()
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            rec.status, rec.error = LoadStatus.FAILED, f"import failed: {type(exc).__name__}: {exc}"
+        obj, failure, rec.import_seconds = _load(ep)
+        if failure is not None:
+            rec.status, rec.error = LoadStatus.FAILED, failure
+        elif not isinstance(obj, Domain):
+            rec.status = LoadStatus.FAILED
+            rec.error = f"{ep.value} is {type(obj).__name__}, not a kafka_pipeline.Domain"
+        elif obj.name != ep.name:
+            rec.status = LoadStatus.FAILED
+            rec.error = f"entry point is named {ep.name!r} but the Domain is named {obj.name!r}"
         else:
-            if not isinstance(obj, Domain):
-                rec.status = LoadStatus.FAILED
-                rec.error = f"{ep.value} is {type(obj).__name__}, not a kafka_pipeline.Domain"
-            elif obj.name != ep.name:
-                rec.status = LoadStatus.FAILED
-                rec.error = f"entry point is named {ep.name!r} but the Domain is named {obj.name!r}"
-            else:
-                rec.domain = obj
-        finally:
-            rec.import_seconds = time.perf_counter() - started
+            rec.domain = obj
     return records
 
 
@@ -349,14 +354,10 @@ def discover_plugins(
         if reason is not None:
             rec.status, rec.error = LoadStatus.INCOMPATIBLE, reason
             continue
-        started = time.perf_counter()
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            rec.status, rec.error = LoadStatus.FAILED, f"import failed: {type(exc).__name__}: {exc}"
+        obj, failure, rec.import_seconds = _load(ep)
+        if failure is not None:
+            rec.status, rec.error = LoadStatus.FAILED, failure
             continue
-        finally:
-            rec.import_seconds = time.perf_counter() - started
         try:
             cls = validate_plugin_class(obj, entry_point=ep.name)
             if cls.name != ep.name:

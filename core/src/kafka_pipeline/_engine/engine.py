@@ -249,6 +249,7 @@ class RoutingEngine:
         token = current_source.set(source)
         try:
             for slot in self.slots:
+                # self._matches(slot, message, source), inlined: this runs per plugin per message.
                 try:
                     matched = slot.should_route(message)
                 except BaseException as exc:
@@ -328,19 +329,8 @@ class RoutingEngine:
                 await self._attempt(slot, message, source, started)
                 rest = slots[slots.index(slot) + 1 :]
             for later in rest:
-                try:
-                    matched = later.should_route(message)
-                except BaseException as exc:
-                    if _fatal(exc):
-                        raise
-                    self._refused(later, source, exc)
+                if not self._matches(later, message, source):
                     continue
-                if matched is False:
-                    continue
-                if matched is not True:
-                    self._refused(later, source, NotABoolError(matched))
-                    continue
-                later.stats.matched += 1
                 if later.breaker.state is BreakerState.CLOSED or later.breaker.allow():
                     await self._attempt(later, message, source, timed=later.timed())
                 else:
@@ -348,6 +338,23 @@ class RoutingEngine:
         finally:
             current_source.reset(token)
         return self._topics(start)
+
+    def _matches(self, slot: PluginSlot, message: Any, source: SourceRecord) -> bool:
+        """``slot``'s decision on ``message``, counted; a failed one is parked. :meth:`route` inlines it."""
+        try:
+            matched = slot.should_route(message)
+        except BaseException as exc:
+            if _fatal(exc):
+                raise
+            self._refused(slot, source, exc)
+            return False
+        if matched is False:
+            return False
+        if matched is not True:
+            self._refused(slot, source, NotABoolError(matched))
+            return False
+        slot.stats.matched += 1
+        return True
 
     async def _attempt(
         self,

@@ -92,6 +92,7 @@ class KafkaOutbox(Outbox):
         key: str | bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> None:
+        # Outbox.send's two lines, not a call to it: this runs for every routed record.
         key_bytes, value, record_headers = encode_routed(plugin, topic, payload, key, headers)
         self.pending.append(OutgoingRecord(topic, key_bytes, value, record_headers, plugin))
         if topic not in self._known_topics:

@@ -24,15 +24,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from time import perf_counter
-from typing import Any, cast
+from typing import Any
 
 from kafka_pipeline._config import PipelineConfig
 from kafka_pipeline._deadline import Ignored, drive, guarded
 from kafka_pipeline._dlq import DlqReason, describe_exception, dlq_headers
-from kafka_pipeline._engine.resilience import BreakerState, CircuitBreaker, PluginPolicy
+from kafka_pipeline._engine.resilience import BreakerState, PluginPolicy
+from kafka_pipeline._engine.slot import Failure, NotABoolError, PluginSlot
 from kafka_pipeline._envelope import SourceRecord, current_source
-from kafka_pipeline._observability.stats import PluginStats, WorkerStats
-from kafka_pipeline._observability.timing import DEFAULT_SAMPLE_EVERY
+from kafka_pipeline._observability.stats import WorkerStats
 from kafka_pipeline._outbox import Outbox
 from kafka_pipeline._registry import RegisteredPlugin
 
@@ -41,27 +41,6 @@ log = logging.getLogger("kafka_pipeline.worker.routing")
 _NOWHERE: tuple[str, ...] = ()
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class Failure:
-    """Why a plugin failed on the last message it failed on: the stage and what it raised."""
-
-    __slots__ = ("error", "stage")
-
-    def __init__(self, stage: str, error: BaseException) -> None:
-        self.stage = stage
-        self.error = error
-
-
-class NotABoolError(TypeError):
-    """``should_route`` returned something other than True or False."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-        super().__init__(
-            f"should_route returned {type(value).__name__} {value!r:.60}, not a bool; "
-            "return True or False (e.g. wrap the condition in bool(...))"
-        )
 
 
 def _own_cancellation() -> bool:
@@ -104,75 +83,6 @@ class _Started:
             raise self.error
         if self.suspended is not None:
             await drive(*self.suspended, ignored)
-
-
-class PluginSlot:
-    """A plugin's hook functions with its failure policy, breaker and counters."""
-
-    __slots__ = (
-        "breaker",
-        "failure",
-        "ignored_return",
-        "instance",
-        "name",
-        "policy",
-        "route",
-        "sample_every",
-        "sample_first",
-        "should_route",
-        "stats",
-    )
-
-    def __init__(
-        self,
-        plugin: RegisteredPlugin[Any],
-        policy: PluginPolicy,
-        stats: PluginStats,
-        clock: Callable[[], float],
-        sample_every: int = DEFAULT_SAMPLE_EVERY,
-    ) -> None:
-        self.name = plugin.name
-        self.instance = plugin.plugin
-        self.should_route: Callable[[Any], object] = plugin.should_route
-        self.route: Callable[[Any], Coroutine[Any, Any, object]] = cast(
-            "Callable[[Any], Coroutine[Any, Any, object]]", plugin.route
-        )
-        self.policy = policy
-        self.breaker = CircuitBreaker(policy.failure_threshold, policy.reset_seconds, clock)
-        self.stats = stats
-        #: The match numbers ``n`` with ``n % sample_every == sample_first`` are timed: 1, 1 + every, ...
-        self.sample_every = sample_every
-        self.sample_first = 1 % sample_every
-        #: The last failure given up on (kept for dry runs and tests; the worker logs it).
-        self.failure: Failure | None = None
-        #: The type ``route`` returned instead of None, once warned about.
-        self.ignored_return: str | None = None
-
-    def returned(self, value: object) -> None:
-        """``route`` returned ``value``, which nothing reads: say so, once per plugin."""
-        if self.ignored_return is None:
-            self.ignored_return = type(value).__name__
-            log.warning(
-                "plugin %s: route returned %s %r; its return value is ignored (send with "
-                "self.send_to_topic, return None)",
-                self.name,
-                self.ignored_return,
-                value,
-                extra={"plugin": self.name},
-            )
-
-    def timed(self) -> bool:
-        """Whether the match just counted is one to time."""
-        return self.stats.matched % self.sample_every == self.sample_first
-
-    def ignored_cancellation(self) -> None:
-        """Its ``route`` caught the cancellation of a timeout and waited again: it was closed."""
-        log.error(
-            "plugin %s caught the cancellation of its timed-out route and went on waiting; "
-            "abandoned that call (let asyncio.CancelledError propagate)",
-            self.name,
-            extra={"plugin": self.name},
-        )
 
 
 class RoutingEngine:

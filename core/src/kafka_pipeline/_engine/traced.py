@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from kafka_pipeline._engine.engine import PluginSlot, RoutingEngine, _Started
+from kafka_pipeline._engine.engine import RoutingEngine, _Started
+from kafka_pipeline._engine.slot import PluginSlot
 from kafka_pipeline._envelope import SourceRecord
 from kafka_pipeline._observability.tracing import NOTHING_SENT, PLUGIN_ERROR, ROUTED, Tracing
 

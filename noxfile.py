@@ -53,6 +53,11 @@ def install_plugins(session: nox.Session, packages: tuple[str, ...] = PLUGINS) -
     session.install(*(f"./{package}[test]" for package in packages))
 
 
+def install_tools(session: nox.Session) -> None:
+    """tmux, jq and promtool, which some tests drive, from Debian's packages when missing (apt-get)."""
+    session.run("bash", ".ci/install-tools", external=True)
+
+
 def run_pytest(session: nox.Session, *paths: str) -> None:
     session.run("pytest", *paths, *session.posargs)
 
@@ -60,6 +65,7 @@ def run_pytest(session: nox.Session, *paths: str) -> None:
 @nox.session(name="tests-core")
 def tests_core(session: nox.Session) -> None:
     """Core's unit and CLI tests, against core installed as a wheel (broker tests excluded)."""
+    install_tools(session)
     install_core(session)
     run_pytest(session, "core/tests", *NOT_INTEGRATION)
 
@@ -82,6 +88,7 @@ def tests_all(session: nox.Session) -> None:
     the docs generated from the real domains being up to date; tests/' broker tests run in the
     integration session.
     """
+    install_tools(session)
     install_core(session)
     install_plugins(session)
     run_pytest(session, "core/tests", *NOT_INTEGRATION)
@@ -143,6 +150,7 @@ def integration(session: nox.Session) -> None:
     Then tests/' broker tests: the commands as the README runs them, and the design document's
     example plugins, pip-installed, against the shipped ones; every package installed.
     """
+    install_tools(session)
     install_core(session)
     install_plugins(session)
     session.install(*S3_EMULATOR)

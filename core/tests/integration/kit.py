@@ -287,6 +287,14 @@ class WorkerProcess:
             for f in self._out:
                 f.close()
 
+    def run_to_end(self, timeout: float = 120) -> int:
+        """Start the worker, wait for it to exit (``--exit-when-idle``), and kill it if it did not."""
+        self.start()
+        try:
+            return self.wait(timeout=timeout)
+        finally:
+            self.kill()
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()

@@ -66,11 +66,8 @@ def run(bootstrap: str, parcels_site: Path, tmp_path_factory: pytest.TempPathFac
     data["delta"] |= {"flush_max_rows": 100_000, "flush_max_seconds": 3600}
     config = write_config(tmp_path / "worker.yaml", data)
     args = ["--domain", "parcels", "--config", str(config), "--exit-when-idle", "2"]
-    worker = WorkerProcess(args, parcels_site, tmp_path / "w.log").start()
-    try:
-        status = worker.wait(timeout=120)
-    finally:
-        worker.kill()
+    worker = WorkerProcess(args, parcels_site, tmp_path / "w.log")
+    status = worker.run_to_end()
     return Run(
         status=status,
         output=worker.output(),

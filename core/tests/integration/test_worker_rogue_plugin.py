@@ -74,11 +74,8 @@ def run(bootstrap: str, parcels_site: Path, tmp_path_factory: pytest.TempPathFac
     data = config_data(bootstrap, names, plugins, resilience={"retry_backoff_seconds": 0.01})
     config = write_config(tmp_path / "worker.yaml", data)
     args = ["--domain", "parcels", "--config", str(config), "--exit-when-idle", "2"]
-    worker = WorkerProcess(args, parcels_site, tmp_path / "w.log").start()
-    try:
-        status = worker.wait(timeout=120)
-    finally:
-        worker.kill()
+    worker = WorkerProcess(args, parcels_site, tmp_path / "w.log")
+    status = worker.run_to_end()
     return Run(
         status=status,
         output=worker.output(),

@@ -111,11 +111,7 @@ def run_worker(bootstrap: str, parcels_site: Path, tmp_path: Path, *, strict: bo
         tmp_path / f"worker-{strict}.log",
         more_sites=(install_broken_plugins(tmp_path / "broken-site"),),
     )
-    worker.start()
-    try:
-        status = worker.wait(timeout=120)
-    finally:
-        worker.kill()
+    status = worker.run_to_end()
     return Run(status, worker.output(), asyncio.run(read_topic(bootstrap, names.topic("express"))))
 
 
